@@ -1,0 +1,20 @@
+"""daskcollab: fit committees of scikit-learn models in parallel on Dask.
+
+The public API is what this module exports; everything else is internal.
+"""
+
+from daskcollab.cluster import start_cluster
+from daskcollab.dispatch import fit_parallel
+from daskcollab.results import FitResult, MemberFailure, MemberTiming
+from daskcollab.voting import WeightedVotingClassifier, WeightedVotingRegressor
+
+__all__ = [
+    "start_cluster",
+    "fit_parallel",
+    "FitResult",
+    "MemberTiming",
+    "MemberFailure",
+    "WeightedVotingClassifier",
+    "WeightedVotingRegressor",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""What a parallel fit returns: the fitted members and how the fit went."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+__all__ = ["FitResult", "MemberTiming", "MemberFailure"]
+
+
+class MemberTiming(NamedTuple):
+    """When and where one member's task ran, from the scheduler's task stream.
+
+    ``start`` and ``stop`` are Unix times in seconds on the worker's clock.
+    """
+
+    name: str
+    kind: str
+    worker: str
+    start: float
+    stop: float
+    seconds: float
+
+
+class MemberFailure(NamedTuple):
+    """A member whose fit raised (kept when ``on_error`` is "warn" or "skip")."""
+
+    name: str
+    error: str
+    message: str
+
+
+@dataclass
+class FitResult:
+    """The outcome of :func:`daskcollab.fit_parallel`.
+
+    Attributes
+    ----------
+    estimators : list of (str, estimator)
+        The fitted members, in the order they were given.
+    timings : list of MemberTiming
+        One entry per task: member name, kind (``"fit"``, or ``"score"`` for a
+        validation fit), worker address, start, stop and seconds.
+    failures : list of MemberFailure
+        Members whose fits failed and were left out.
+    scores : dict of str to float
+        Validation accuracy per member, when the fit scored members.
+    wall_time : float
+        Seconds from placing the data to the last fitted member on the client.
+    n_workers : int
+        Workers in the cluster during the fit.
+    """
+
+    estimators: list
+    timings: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+    wall_time: float = float("nan")
+    n_workers: int = 0
+
+    @property
+    def named_estimators(self) -> dict[str, Any]:
+        """The fitted members by name."""
+        return dict(self.estimators)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per member task: name, kind, estimator, worker, start, stop, seconds, status.
+
+        ``start`` and ``stop`` are seconds since the first task started.
+        """
+        classes = {name: type(est).__name__ for name, est in self.estimators}
+        rows = [dict(t._asdict(), estimator=classes.get(t.name, ""), status="ok") for t in self.timings]
+        rows += [
+            dict(name=f.name, kind="fit", estimator="", worker=None, start=float("nan"),
+                 stop=float("nan"), seconds=float("nan"), status=f"failed: {f.error}: {f.message}")
+            for f in self.failures
+        ]
+        columns = ["name", "kind", "estimator", "worker", "start", "stop", "seconds", "status"]
+        frame = pd.DataFrame(rows, columns=columns)
+        if len(frame) and frame["start"].notna().any():
+            origin = frame["start"].min()
+            frame["start"] -= origin
+            frame["stop"] -= origin
+        return frame
+
+    def _repr_html_(self) -> str:
+        summary = (
+            f"<p><b>FitResult</b>: {len(self.estimators)} fitted, {len(self.failures)} failed, "
+            f"{self.wall_time:.2f} s wall time on {self.n_workers} workers</p>"
+        )
+        return summary + self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.3f}", escape=True)
+
+    def __repr__(self) -> str:
+        names = ", ".join(n for n, _ in self.estimators)
+        return (
+            f"FitResult({len(self.estimators)} fitted, {len(self.failures)} failed, "
+            f"wall_time={self.wall_time:.2f}s, n_workers={self.n_workers}, members=[{names}])"
+        )
