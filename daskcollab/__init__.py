@@ -5,6 +5,8 @@ The public API is what this module exports; everything else is internal.
 
 from daskcollab.cluster import start_cluster
 from daskcollab.dispatch import fit_parallel
+from daskcollab.measure import compare_accuracy
+from daskcollab.plotting import plot_accuracy
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
 from daskcollab.voting import WeightedVotingClassifier, WeightedVotingRegressor
 
@@ -16,5 +18,7 @@ __all__ = [
     "MemberFailure",
     "WeightedVotingClassifier",
     "WeightedVotingRegressor",
+    "compare_accuracy",
+    "plot_accuracy",
 ]
 __version__ = "0.1.0"

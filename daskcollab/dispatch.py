@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import sys
 import time
 import uuid
@@ -242,8 +243,8 @@ def _name_member_in(error, name):
 def _progress_reporter(progress, futures):
     if callable(progress):
         return progress
-    if progress and distributed.utils.is_kernel():
-        distributed.progress(list(futures), notebook=True)
+    if progress and distributed.utils.is_kernel() and importlib.util.find_spec("ipywidgets"):
+        distributed.progress(list(futures), notebook=True)  # a live widget in Jupyter
         return lambda *args: None
     if progress:
         def report(name, done, total):

@@ -36,11 +36,11 @@ def compare_accuracy(model, X_test, y_test, *, equal_weights=True):
     >>> trees = [DecisionTreeClassifier(max_depth=d, random_state=0).fit(X, y) for d in (1, 3)]
     >>> model = WeightedVotingClassifier.from_estimators(trees, weights=[1, 2])
     >>> compare_accuracy(model, X, y)  # doctest: +NORMALIZE_WHITESPACE
-                          name      kind    weight  accuracy
-    0  decisiontreeclassifier-1    member  1.000000  0.666667
-    1  decisiontreeclassifier-2    member  2.000000  0.973333
-    2       ensemble (weights)  ensemble       NaN  0.973333
-    3         ensemble (equal)  ensemble       NaN  0.973333
+                           name      kind  weight  accuracy
+    0  decisiontreeclassifier-1    member     1.0  0.666667
+    1  decisiontreeclassifier-2    member     2.0  0.973333
+    2        ensemble (weights)  ensemble     NaN  0.973333
+    3          ensemble (equal)  ensemble     NaN  0.973333
     """
     check_is_fitted(model, "estimators_")
     y_test = np.asarray(y_test)

@@ -1,0 +1,22 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.processes
+def test_committee_benchmark_quick_mode_prints_its_table(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "committee.py"), "--quick", "--repeats", "1",
+         "--json", str(tmp_path / "out.json")],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for method in ("serial loop", "loky", "joblib-dask", "daskcollab fit_parallel", "start_cluster()"):
+        assert method in result.stdout
+    rows = json.loads((tmp_path / "out.json").read_text())["rows"]
+    assert {row["method"] for row in rows} >= {"serial loop", "daskcollab fit_parallel"}
+    assert all(row["median_s"] > 0 for row in rows)
