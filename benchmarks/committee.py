@@ -112,8 +112,8 @@ def main(argv=None):
                     runs[name](members, X, y, client)
                     times[name].append(time.perf_counter() - t)
     finally:
+        client.close()  # reverse order of start: each restores the log level it found
         one.close()
-        client.close()
     serial = statistics.median(times["serial loop"])
     ours = statistics.median(times["daskcollab fit_parallel"])
     print(f"committee: {len(members)} members, X {X.shape}, {args.repeats} repeats (median), 2 cores, BLAS 1 thread")

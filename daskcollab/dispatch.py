@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import pickle
 import sys
 import time
 import uuid
@@ -26,14 +27,17 @@ from daskcollab.cluster import start_cluster
 from daskcollab.members import name_members, replicate_seeds
 from daskcollab.placement import check_training_data, lazy_inputs, place_on_cluster
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
-from daskcollab.tasks import fit_and_score_member, fit_member
+from daskcollab.tasks import fit_and_score_member, fit_member, fit_member_packed
 
 __all__ = ["fit_parallel", "FitJob", "fit_jobs"]
 
 ON_ERROR = ("raise", "warn", "skip")
 
-# Seconds each member took the last time it was fitted in this process, keyed
-# by (member token, data shape).  Used only to start the longest fits first.
+# Seconds from start to "fitted model on the client" (compute plus the
+# transfer of the fitted model) that each member took the last time it was
+# fitted in this process, keyed by (member token, data shape).  Used only to
+# start the longest first: a member with a big model (a forest) then ships it
+# while others still compute, instead of at the very end.
 _LAST_DURATION: dict[tuple, float] = {}
 
 
@@ -134,10 +138,7 @@ def fit_parallel(
     jobs = [FitJob(name, est) for name, est in members]
     if not compute:
         X_lazy, y_lazy = lazy_inputs(X, y)
-        return [
-            (job.name, dask.delayed(fit_member, pure=False)(job.estimator, X_lazy, y_lazy, dask_key_name=_task_key(job)))
-            for job in jobs
-        ]
+        return [(job.name, delayed_fit(job, X_lazy, y_lazy)) for job in jobs]
     return fit_jobs(jobs, X, y, client=client, retries=retries, on_error=on_error, progress=progress)
 
 
@@ -158,20 +159,18 @@ def _run_wave(client, jobs, X, y, retries, on_error, progress):
     try:
         with distributed.get_task_stream(client=client) as stream:
             for rank, job in enumerate(_longest_first(jobs, shape)):
-                function, extra = (fit_member, (job.rows,)) if job.kind == "fit" else (
-                    fit_and_score_member, (job.rows, job.score_rows, job.metric))
-                futures[client.submit(
-                    function, job.estimator, X_future, y_future, *extra,
-                    key=_task_key(job), retries=retries, pure=False, priority=len(jobs) - rank,
-                )] = job
-            outcomes, failures = _collect(client, futures, on_error, progress)
+                function, args = fit_call(job, X_future, y_future, packed=True)
+                future = client.submit(function, *args, key=_task_key(job), retries=retries, pure=False,
+                                       priority=len(jobs) - rank)
+                futures[future] = job
+            outcomes, failures, transfer = _collect(client, futures, on_error, progress)
         wall = time.perf_counter() - started
     finally:
         _release(client, [X_future, y_future, *futures])
     timings = _timings_from_stream(stream.data, {f.key: job for f, job in futures.items()}, jobs)
     for timing in timings:
         job = next(j for j in jobs if j.name == timing.name and j.kind == timing.kind)
-        _LAST_DURATION[_duration_key(job, shape)] = timing.seconds
+        _LAST_DURATION[_duration_key(job, shape)] = timing.seconds + transfer.get((job.name, job.kind), 0.0)
     fitted = [(job.name, outcomes[job.name, job.kind]) for job in jobs
               if job.kind == "fit" and (job.name, job.kind) in outcomes]
     scores = {job.name: outcomes[job.name, job.kind] for job in jobs
@@ -186,16 +185,37 @@ def _run_wave(client, jobs, X, y, retries, on_error, progress):
     )
 
 
+def fit_call(job, X, y, packed=False):
+    """The one place that says what a fit task runs: ``(function, args)`` for ``job``.
+
+    ``packed`` fits return the model pickled (see ``fit_member_packed``).
+    """
+    if job.kind == "fit":
+        return (fit_member_packed if packed else fit_member), (job.estimator, X, y, job.rows)
+    return fit_and_score_member, (job.estimator, X, y, job.rows, job.score_rows, job.metric)
+
+
+def delayed_fit(job, X, y):
+    """``job`` as a ``dask.delayed`` task, for graphs computed later."""
+    function, args = fit_call(job, X, y)
+    return dask.delayed(function, pure=False)(*args, dask_key_name=_task_key(job))
+
+
 def _collect(client, futures, on_error, progress):
     """Wait for all futures, handling failures as ``on_error`` says.
 
-    Results are gathered as each task finishes, so fitted models travel back
-    while the other members are still fitting; only the last one's transfer
-    is on the critical path.
+    Returns the results and failures, and the seconds each result took to
+    arrive once its task had finished.
+
+    Each result is gathered as soon as its task finishes, so fitted models
+    travel back while the other members are still fitting and only the last
+    transfer is on the critical path. Gathering here, one at a time, rather
+    than with ``as_completed(with_results=True)`` means an error while
+    receiving a model is raised to the caller instead of stalling the loop.
     """
-    outcomes, failures, done = {}, [], 0
+    outcomes, failures, transfer, done = {}, [], {}, 0
     notify = _progress_reporter(progress, futures)
-    for future, value in as_completed(list(futures), with_results=True, raise_errors=False):
+    for future in as_completed(list(futures)):
         job = futures[future]
         done += 1
         if future.status == "error":
@@ -207,9 +227,12 @@ def _collect(client, futures, on_error, progress):
             if on_error == "warn":
                 warnings.warn(f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=4)
         else:
-            outcomes[job.name, job.kind] = value
+            received = time.perf_counter()
+            value = future.result()
+            outcomes[job.name, job.kind] = pickle.loads(value) if job.kind == "fit" else value
+            transfer[job.name, job.kind] = time.perf_counter() - received
         notify(job.name, done, len(futures))
-    return outcomes, failures
+    return outcomes, failures, transfer
 
 
 def _release(client, futures):

@@ -15,12 +15,15 @@ array([1])
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
+
+import cloudpickle
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-__all__ = ["Holdout", "fit_member", "fit_and_score_member", "take_rows"]
+__all__ = ["Holdout", "fit_member", "fit_member_packed", "fit_and_score_member", "take_rows"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,18 @@ def fit_member(estimator, X, y, rows=None):
     X, y = aligned(X), aligned(y)
     rows = _resolve(rows, y)
     return estimator.fit(take_rows(X, rows), take_rows(y, rows))
+
+
+def fit_member_packed(estimator, X, y, rows=None):
+    """Like :func:`fit_member`, but return the fitted model already pickled.
+
+    A forest pickles into a hundred or more out-of-band buffers. Sent as they
+    are, each buffer's socket write gives up the GIL and waits up to the
+    interpreter's 5 ms switch interval to get it back from the next fit
+    running on the same worker: a 62 MB ExtraTrees took 0.3-0.5 s to arrive.
+    Pickled here, in the task's own thread, it leaves as one frame (0.17 s).
+    """
+    return cloudpickle.dumps(fit_member(estimator, X, y, rows), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accuracy"):
