@@ -59,8 +59,12 @@ VARIANTS = {
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="train/test splits per data set (default 5)")
-    parser.add_argument("--datasets", nargs="+", default=["digits", "wine", "breast_cancer"],
-                        help="data sets (default: digits wine breast_cancer)")
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["digits", "wine", "breast_cancer"],
+        help="data sets (default: digits wine breast_cancer)",
+    )
     parser.add_argument("--quick", action="store_true", help="one split of iris, for a smoke test")
     args = parser.parse_args(argv)
     if args.quick:
@@ -78,7 +82,9 @@ def main(argv=None):
                     if variant == "equal weights":
                         member = [np.mean(est.predict(X_test) == y_test) for est in model.estimators_]
                         rows.append(dict(dataset=name, seed=seed, method="best single member", accuracy=max(member)))
-                        rows.append(dict(dataset=name, seed=seed, method="mean single member", accuracy=np.mean(member)))
+                        rows.append(
+                            dict(dataset=name, seed=seed, method="mean single member", accuracy=np.mean(member))
+                        )
     frame = pd.DataFrame(rows)
     table = frame.groupby(["dataset", "method"], sort=False)["accuracy"].agg(["mean", "std"]).unstack("dataset")
     cells = table["mean"].map("{:.4f}".format) + " ± " + table["std"].fillna(0).map("{:.4f}".format)

@@ -55,21 +55,33 @@ def build_parser():
             "speedup.png into --out."
         ),
     )
-    demo.add_argument("--dataset", choices=DATASETS, default="digits",
-                      help="data set that ships with scikit-learn, or 'synthetic' (default: digits)")
-    demo.add_argument("--out", type=Path, default=Path("daskcollab-results"),
-                      help="folder for accuracy.png and speedup.png (default: ./daskcollab-results)")
-    demo.add_argument("--workers", type=_positive_int, default=None,
-                      help="worker processes (default: one per core)")
-    demo.add_argument("--seeds", type=_positive_int, default=3,
-                      help="seeded replicas of the MLP and the random forest (default: 3)")
-    demo.add_argument("--test-size", type=_fraction, default=0.25,
-                      help="fraction of rows held out for testing (default: 0.25)")
-    demo.add_argument("--weights", choices=("accuracy", "logodds"), default="logodds",
-                      help="how the learned weights are computed (default: logodds)")
+    demo.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="digits",
+        help="data set that ships with scikit-learn, or 'synthetic' (default: digits)",
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("daskcollab-results"),
+        help="folder for accuracy.png and speedup.png (default: ./daskcollab-results)",
+    )
+    demo.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: one per core)")
+    demo.add_argument(
+        "--seeds", type=_positive_int, default=3, help="seeded replicas of the MLP and the random forest (default: 3)"
+    )
+    demo.add_argument(
+        "--test-size", type=_fraction, default=0.25, help="fraction of rows held out for testing (default: 0.25)"
+    )
+    demo.add_argument(
+        "--weights",
+        choices=("accuracy", "logodds"),
+        default="logodds",
+        help="how the learned weights are computed (default: logodds)",
+    )
     demo.add_argument("--random-state", type=int, default=0, help="seed of the train/test split (default: 0)")
-    demo.add_argument("--no-serial", action="store_true",
-                      help="skip the serial run (then no speedup is reported)")
+    demo.add_argument("--no-serial", action="store_true", help="skip the serial run (then no speedup is reported)")
     return parser
 
 
@@ -85,8 +97,9 @@ def demo_committee(seeds):
 
     from daskcollab.members import replicate_seeds
 
-    mlp = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(10,), solver="sgd", alpha=1e-4,
-                                                        max_iter=1000))
+    mlp = make_pipeline(
+        StandardScaler(), MLPClassifier(hidden_layer_sizes=(10,), solver="sgd", alpha=1e-4, max_iter=1000)
+    )
     seeded = replicate_seeds([("mlp", mlp), ("rf", RandomForestClassifier(n_estimators=100))], seeds)
     return seeded + [
         ("logreg", make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
@@ -116,8 +129,9 @@ def run_demo(args, out=sys.stdout):
         print(text, file=out, flush=True)
 
     X, y, description = load_dataset(args.dataset)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=args.test_size, stratify=y,
-                                                        random_state=args.random_state)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.random_state
+    )
     members = demo_committee(args.seeds)
     args.out.mkdir(parents=True, exist_ok=True)
     say(f"data: {description}; {len(X_train)} rows to train on, {len(X_test)} to test")
@@ -154,13 +168,16 @@ def run_demo(args, out=sys.stdout):
             for _, est in members:
                 clone(est).fit(X_train, y_train)
             serial = time.perf_counter() - begin
-        say(f"serial {serial:.2f} s, parallel on {n_workers} workers {parallel:.2f} s: "
-            f"speedup {serial / parallel:.2f}x, efficiency {serial / parallel / n_workers:.0%}")
+        say(
+            f"serial {serial:.2f} s, parallel on {n_workers} workers {parallel:.2f} s: "
+            f"speedup {serial / parallel:.2f}x, efficiency {serial / parallel / n_workers:.0%}"
+        )
     else:
         say(f"parallel on {n_workers} workers: {parallel:.2f} s")
     learned_row = pd.DataFrame([dict(name=f"ensemble ({args.weights})", kind="ensemble", accuracy=learned_accuracy)])
-    full = pd.concat([table.replace({"name": {"ensemble (weights)": "ensemble (equal)"}}), learned_row],
-                     ignore_index=True)
+    full = pd.concat(
+        [table.replace({"name": {"ensemble (weights)": "ensemble (equal)"}}), learned_row], ignore_index=True
+    )
     _save(plot_accuracy(full), args.out / "accuracy.png")
     _save(_plot_wall_times(serial, parallel, n_workers), args.out / "speedup.png")
     say(f"wrote {args.out / 'accuracy.png'} and {args.out / 'speedup.png'}")
@@ -176,7 +193,7 @@ def _plot_wall_times(serial, parallel, n_workers):
         labels.insert(0, "serial loop")
         values.insert(0, serial)
         ax.set_title(f"speedup {serial / parallel:.2f}x on {n_workers} workers")
-    ax.barh(labels, values, color=["tab:gray", "tab:blue"][-len(values):])
+    ax.barh(labels, values, color=["tab:gray", "tab:blue"][-len(values) :])
     ax.set_xlabel("wall time (s)")
     ax.set_ylabel("run")
     return ax

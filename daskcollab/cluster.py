@@ -37,7 +37,7 @@ WORKER_CONFIG = {
 _MAIN_GUARD_MESSAGE = (
     "start_cluster() starts worker processes with the 'spawn' method, which "
     "re-imports your script in every worker. Call it from inside an "
-    "`if __name__ == \"__main__\":` block in {script}, or pass "
+    '`if __name__ == "__main__":` block in {script}, or pass '
     "processes=False for thread workers."
 )
 
@@ -130,9 +130,7 @@ def start_cluster(
     if address is None:
         address = dask.config.get("scheduler-address", None)
     if address is not None:
-        _reject_local_arguments(
-            address, n_workers, threads_per_worker, memory_limit, dashboard, cluster_kwargs
-        )
+        _reject_local_arguments(address, n_workers, threads_per_worker, memory_limit, dashboard, cluster_kwargs)
         return _connect(address, security)
     _check_positive_int("n_workers", n_workers, allow_none=True)
     _check_positive_int("threads_per_worker", threads_per_worker)
@@ -156,9 +154,11 @@ def start_cluster(
     )
     if security is not None:
         settings["security"] = security
+    if not cluster_kwargs.get("processes", True):
+        # Thread workers would default to inproc://, whose workers serve HTTP
+        # on every interface; tcp on loopback keeps every socket on 127.0.0.1.
+        settings["protocol"] = "tcp"
     settings.update(cluster_kwargs)
-    if not settings.get("processes", True) and "protocol" not in cluster_kwargs and "host" not in cluster_kwargs:
-        del settings["host"]  # thread workers talk in-process (inproc://), no socket to bind
     with dask.config.set(WORKER_CONFIG):
         cluster = LocalCluster(**settings)
     try:
@@ -175,9 +175,7 @@ def _connect(address, security):
         return Client(address, security=security)
     if isinstance(address, str):
         if "://" not in address:
-            raise ValueError(
-                f"address must look like 'tcp://host:port' or 'tls://host:port', got {address!r}."
-            )
+            raise ValueError(f"address must look like 'tcp://host:port' or 'tls://host:port', got {address!r}.")
         return Client(address, security=security)
     if hasattr(address, "scheduler_address"):  # cluster managers outside distributed
         return Client(address.scheduler_address, security=security or getattr(address, "security", None))

@@ -26,7 +26,9 @@ def class_positions(member_classes, classes):
     positions = np.clip(positions, 0, len(classes) - 1)
     if not np.array_equal(classes[positions], member_classes):
         unknown = sorted(set(member_classes.tolist()) - set(np.asarray(classes).tolist()))
-        raise ValueError(f"member predicts classes {unknown} that are not among the ensemble's classes {list(classes)}.")
+        raise ValueError(
+            f"member predicts classes {unknown} that are not among the ensemble's classes {list(classes)}."
+        )
     return positions
 
 

@@ -24,8 +24,9 @@ def load_dataset(name, *, random_state=0):
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}.")
     if name == "synthetic":
-        X, y = datasets.make_classification(n_samples=20_000, n_features=40, n_informative=20, n_classes=3,
-                                            random_state=random_state)
+        X, y = datasets.make_classification(
+            n_samples=20_000, n_features=40, n_informative=20, n_classes=3, random_state=random_state
+        )
     else:
         X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
     return X, y, f"{name}: {X.shape[0]} rows x {X.shape[1]} features, {len(set(y))} classes"

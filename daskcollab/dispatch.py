@@ -160,8 +160,9 @@ def _run_wave(client, jobs, X, y, retries, on_error, progress):
         with distributed.get_task_stream(client=client) as stream:
             for rank, job in enumerate(_longest_first(jobs, shape)):
                 function, args = fit_call(job, X_future, y_future, packed=True)
-                future = client.submit(function, *args, key=_task_key(job), retries=retries, pure=False,
-                                       priority=len(jobs) - rank)
+                future = client.submit(
+                    function, *args, key=_task_key(job), retries=retries, pure=False, priority=len(jobs) - rank
+                )
                 futures[future] = job
             outcomes, failures, transfer = _collect(client, futures, on_error, progress)
         wall = time.perf_counter() - started
@@ -171,10 +172,16 @@ def _run_wave(client, jobs, X, y, retries, on_error, progress):
     for timing in timings:
         job = next(j for j in jobs if j.name == timing.name and j.kind == timing.kind)
         _LAST_DURATION[_duration_key(job, shape)] = timing.seconds + transfer.get((job.name, job.kind), 0.0)
-    fitted = [(job.name, outcomes[job.name, job.kind]) for job in jobs
-              if job.kind == "fit" and (job.name, job.kind) in outcomes]
-    scores = {job.name: outcomes[job.name, job.kind] for job in jobs
-              if job.kind == "score" and (job.name, job.kind) in outcomes}
+    fitted = [
+        (job.name, outcomes[job.name, job.kind])
+        for job in jobs
+        if job.kind == "fit" and (job.name, job.kind) in outcomes
+    ]
+    scores = {
+        job.name: outcomes[job.name, job.kind]
+        for job in jobs
+        if job.kind == "score" and (job.name, job.kind) in outcomes
+    }
     return FitResult(
         estimators=fitted,
         scores=scores,
@@ -225,7 +232,9 @@ def _collect(client, futures, on_error, progress):
                 raise _name_member_in(error, job.name)
             failures.append(MemberFailure(job.name, type(error).__name__, str(error)))
             if on_error == "warn":
-                warnings.warn(f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=4)
+                warnings.warn(
+                    f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=4
+                )
         else:
             received = time.perf_counter()
             value = future.result()
@@ -270,8 +279,10 @@ def _progress_reporter(progress, futures):
         distributed.progress(list(futures), notebook=True)  # a live widget in Jupyter
         return lambda *args: None
     if progress:
+
         def report(name, done, total):
             print(f"[daskcollab] fitted {done}/{total}: {name}", file=sys.stderr, flush=True)
+
         return report
     return lambda *args: None
 

@@ -45,14 +45,32 @@ def compare_accuracy(model, X_test, y_test, *, equal_weights=True):
     check_is_fitted(model, "estimators_")
     y_test = np.asarray(y_test)
     rows = [
-        dict(name=name, kind="member", weight=float(w), accuracy=float(np.mean(np.asarray(est.predict(X_test)) == y_test)))
+        dict(
+            name=name,
+            kind="member",
+            weight=float(w),
+            accuracy=float(np.mean(np.asarray(est.predict(X_test)) == y_test)),
+        )
         for (name, est), w in zip(model.named_estimators_.items(), model.weights_)
     ]
-    rows.append(dict(name="ensemble (weights)", kind="ensemble", weight=np.nan,
-                     accuracy=float(np.mean(np.asarray(model.predict(X_test)) == y_test))))
+    rows.append(
+        dict(
+            name="ensemble (weights)",
+            kind="ensemble",
+            weight=np.nan,
+            accuracy=float(np.mean(np.asarray(model.predict(X_test)) == y_test)),
+        )
+    )
     if equal_weights:
-        equal = type(model).from_estimators(list(model.named_estimators_.items()), voting=model.voting,
-                                            classes=model.classes_)
-        rows.append(dict(name="ensemble (equal)", kind="ensemble", weight=np.nan,
-                         accuracy=float(np.mean(np.asarray(equal.predict(X_test)) == y_test))))
+        equal = type(model).from_estimators(
+            list(model.named_estimators_.items()), voting=model.voting, classes=model.classes_
+        )
+        rows.append(
+            dict(
+                name="ensemble (equal)",
+                kind="ensemble",
+                weight=np.nan,
+                accuracy=float(np.mean(np.asarray(equal.predict(X_test)) == y_test)),
+            )
+        )
     return pd.DataFrame(rows, columns=["name", "kind", "weight", "accuracy"])

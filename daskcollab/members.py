@@ -48,10 +48,7 @@ def name_members(estimators, *, argument="estimators"):
         else:
             name, est = None, item
         if not (hasattr(est, "fit") and hasattr(est, "get_params")):
-            raise TypeError(
-                f"{argument}[{i}] is not a scikit-learn estimator (it needs fit and "
-                f"get_params): {est!r}."
-            )
+            raise TypeError(f"{argument}[{i}] is not a scikit-learn estimator (it needs fit and get_params): {est!r}.")
         pairs.append((name, est))
     auto = Counter(type(est).__name__.lower() for name, est in pairs if name is None)
     seen = Counter()

@@ -29,7 +29,12 @@ def check_training_data(X, y):
         raise ValueError("X is None; give a 2-D array or DataFrame of training rows.")
     if y is None:
         raise ValueError("fit requires y to be passed, but the target y is None.")
-    if not is_dask_collection(X) and not hasattr(X, "iloc") and not hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
+    if (
+        not is_dask_collection(X)
+        and not hasattr(X, "iloc")
+        and not hasattr(X, "tocsr")
+        and not isinstance(X, np.ndarray)
+    ):
         X = np.asarray(X)
     if not is_dask_collection(y) and not hasattr(y, "iloc") and not isinstance(y, np.ndarray):
         y = np.asarray(y)

@@ -48,8 +48,13 @@ def plot_accuracy(table, *, ax=None):
         best = members["accuracy"].idxmax()
         bars[best].set_edgecolor("black")
         bars[best].set_linewidth(2)
-        ax.axvline(members["accuracy"].max(), color="black", linestyle="--", linewidth=1,
-                   label=f"best member ({members.loc[best, 'name']})")
+        ax.axvline(
+            members["accuracy"].max(),
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label=f"best member ({members.loc[best, 'name']})",
+        )
         ax.legend(loc="lower right")
     for bar, value in zip(bars, ordered["accuracy"]):
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {value:.3f}", va="center", fontsize=8)

@@ -32,16 +32,31 @@ def predict_with(model, X, method):
     if hasattr(X, "chunks"):  # dask array
         X = X.rechunk({1: -1})
         if width:
-            return X.map_blocks(_apply, model_ref, method, dtype=dtype, chunks=(X.chunks[0], width),
-                                name=f"{method.replace('_', '-')}-{_short_name(model)}")
-        return X.map_blocks(_apply, model_ref, method, dtype=dtype, drop_axis=1,
-                            name=f"{method.replace('_', '-')}-{_short_name(model)}")
+            return X.map_blocks(
+                _apply,
+                model_ref,
+                method,
+                dtype=dtype,
+                chunks=(X.chunks[0], width),
+                name=f"{method.replace('_', '-')}-{_short_name(model)}",
+            )
+        return X.map_blocks(
+            _apply, model_ref, method, dtype=dtype, drop_axis=1, name=f"{method.replace('_', '-')}-{_short_name(model)}"
+        )
     # dask DataFrame: one delayed call per partition keeps the column names
     # the members were fitted with.
     apply = dask.delayed(_apply, pure=True)
     blocks = [
-        da.from_delayed(apply(part, model_ref, method, dask_key_name=f"{method.replace('_', '-')}-{_short_name(model)}-{i}-{dask.base.tokenize(part, method)}"),
-                        shape=(np.nan, *width), dtype=dtype)
+        da.from_delayed(
+            apply(
+                part,
+                model_ref,
+                method,
+                dask_key_name=f"{method.replace('_', '-')}-{_short_name(model)}-{i}-{dask.base.tokenize(part, method)}",
+            ),
+            shape=(np.nan, *width),
+            dtype=dtype,
+        )
         for i, part in enumerate(X.to_delayed())
     ]
     return da.concatenate(blocks, axis=0)

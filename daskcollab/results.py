@@ -73,8 +73,16 @@ class FitResult:
         classes = {name: type(est).__name__ for name, est in self.estimators}
         rows = [dict(t._asdict(), estimator=classes.get(t.name, ""), status="ok") for t in self.timings]
         rows += [
-            dict(name=f.name, kind="fit", estimator="", worker=None, start=float("nan"),
-                 stop=float("nan"), seconds=float("nan"), status=f"failed: {f.error}: {f.message}")
+            dict(
+                name=f.name,
+                kind="fit",
+                estimator="",
+                worker=None,
+                start=float("nan"),
+                stop=float("nan"),
+                seconds=float("nan"),
+                status=f"failed: {f.error}: {f.message}",
+            )
             for f in self.failures
         ]
         columns = ["name", "kind", "estimator", "worker", "start", "stop", "seconds", "status"]

@@ -19,7 +19,6 @@ import pickle
 from dataclasses import dataclass
 
 import cloudpickle
-
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -48,7 +47,9 @@ class Holdout:
     def select(self, y):
         rows = np.arange(len(y))
         train, validation = train_test_split(
-            rows, test_size=self.size, random_state=self.random_state,
+            rows,
+            test_size=self.size,
+            random_state=self.random_state,
             stratify=np.asarray(y) if self.stratify else None,
         )
         return train if self.part == "train" else validation

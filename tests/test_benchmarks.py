@@ -11,9 +11,19 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.processes
 def test_committee_benchmark_quick_mode_prints_its_table(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "committee.py"), "--quick", "--repeats", "1",
-         "--json", str(tmp_path / "out.json")],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "committee.py"),
+            "--quick",
+            "--repeats",
+            "1",
+            "--json",
+            str(tmp_path / "out.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     for method in ("serial loop", "loky", "joblib-dask", "daskcollab fit_parallel", "start_cluster()"):
         assert method in result.stdout

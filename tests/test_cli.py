@@ -16,8 +16,16 @@ def test_demo_runs_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "dashboard: http://127.0.0.1:" in out
-    for line in ("member", "mlp-0", "mlp-1", "rf-1", "ensemble, equal weights", "ensemble, logodds weights",
-                 "serial", "speedup"):
+    for line in (
+        "member",
+        "mlp-0",
+        "mlp-1",
+        "rf-1",
+        "ensemble, equal weights",
+        "ensemble, logodds weights",
+        "serial",
+        "speedup",
+    ):
         assert line in out
     assert "fitted 1/" in result.stderr  # progress while it runs
     assert (tmp_path / "out" / "accuracy.png").stat().st_size > 0
@@ -29,8 +37,19 @@ def test_help_documents_every_option(capsys):
         main(["demo", "--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--dataset", "--out", "--workers", "--seeds", "--test-size", "--weights", "--random-state",
-                   "--no-serial", "iris", "digits", "synthetic"):
+    for option in (
+        "--dataset",
+        "--out",
+        "--workers",
+        "--seeds",
+        "--test-size",
+        "--weights",
+        "--random-state",
+        "--no-serial",
+        "iris",
+        "digits",
+        "synthetic",
+    ):
         assert option in text
 
 
@@ -57,5 +76,11 @@ def test_demo_committee_has_the_classic_mlp_over_seeds():
     members = dict(demo_committee(3))
     for seed in range(3):
         mlp = members[f"mlp-{seed}"][-1]
-        assert (mlp.hidden_layer_sizes, mlp.solver, mlp.alpha, mlp.max_iter, mlp.random_state) == ((10,), "sgd", 1e-4, 1000, seed)
+        assert (mlp.hidden_layer_sizes, mlp.solver, mlp.alpha, mlp.max_iter, mlp.random_state) == (
+            (10,),
+            "sgd",
+            1e-4,
+            1000,
+            seed,
+        )
     assert build_parser().parse_args(["demo"]).dataset == "digits"

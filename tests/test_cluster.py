@@ -29,11 +29,17 @@ def test_local_cluster_uses_loopback_and_leaves_no_process_behind():
         assert all(addr.startswith("tcp://127.0.0.1:") for addr in workers)
         link = urlparse(client.dashboard_link)
         assert link.hostname == "127.0.0.1" and link.port != 8787
-        listening = [c for c in psutil.Process().net_connections(kind="tcp")
-                     if c.status == psutil.CONN_LISTEN and c.laddr.port == link.port]
+        listening = [
+            c
+            for c in psutil.Process().net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == link.port
+        ]
         assert [c.laddr.ip for c in listening] == ["127.0.0.1"]
         spawned = [p for p in child_processes() if p.pid not in before]
         assert len(spawned) == 2
+        for proc in spawned:  # every socket of the worker processes too
+            ips = {c.laddr.ip for c in proc.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+            assert ips == {"127.0.0.1"}
         assert client.run(lambda: os.environ["OMP_NUM_THREADS"]) == {w: "1" for w in workers}
     assert not [p for p in spawned if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert {p.pid for p in child_processes()} <= before
@@ -114,11 +120,14 @@ def _run_script(tmp_path, body, timeout=120):
 
 @pytest.mark.processes
 def test_script_without_main_guard_is_told_what_to_do(tmp_path):
-    result = _run_script(tmp_path, """
+    result = _run_script(
+        tmp_path,
+        """
         import daskcollab as dc
         client = dc.start_cluster(n_workers=1)
         print("started")
-    """)
+    """,
+    )
     assert result.returncode != 0
     assert 'if __name__ == "__main__":' in result.stderr
     assert "Nanny failed" not in result.stderr
@@ -127,7 +136,9 @@ def test_script_without_main_guard_is_told_what_to_do(tmp_path):
 
 @pytest.mark.processes
 def test_temporary_cluster_of_fit_parallel_is_closed(tmp_path):
-    result = _run_script(tmp_path, """
+    result = _run_script(
+        tmp_path,
+        """
         import os, psutil
         from sklearn.datasets import load_iris
         from sklearn.tree import DecisionTreeClassifier
@@ -140,7 +151,8 @@ def test_temporary_cluster_of_fit_parallel_is_closed(tmp_path):
             alive = [p for p in psutil.Process().children(recursive=True)
                      if "resource_tracker" not in " ".join(p.cmdline())]
             print("children", len(alive))
-    """)
+    """,
+    )
     assert result.returncode == 0, result.stderr
     assert "fitted 2 True" in result.stdout
     assert "children 0" in result.stdout
@@ -160,17 +172,43 @@ def test_fit_on_dask_scheduler_and_worker_subprocesses(tmp_path):
     dask_cli = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
     scheduler_file = tmp_path / "scheduler.json"
     scheduler = subprocess.Popen(
-        [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(scheduler_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            dask_cli,
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     workers = []
     try:
         _wait_for(scheduler_file)
         for _ in range(2):
-            workers.append(subprocess.Popen(
-                [dask_cli, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
-                 "--host", "127.0.0.1", "--no-dashboard", "--nworkers", "1"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            workers.append(
+                subprocess.Popen(
+                    [
+                        dask_cli,
+                        "worker",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                        "--nthreads",
+                        "1",
+                        "--host",
+                        "127.0.0.1",
+                        "--no-dashboard",
+                        "--nworkers",
+                        "1",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         address = Client(scheduler_file=str(scheduler_file), set_as_default=False)
         address.wait_for_workers(2, timeout=60)
         from sklearn.datasets import load_iris
@@ -193,3 +231,16 @@ def test_fit_on_dask_scheduler_and_worker_subprocesses(tmp_path):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _listening():
+    return {(c.laddr.ip, c.laddr.port) for c in psutil.Process().net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+
+
+def test_thread_workers_listen_on_loopback_only():
+    before = _listening()
+    with dc.start_cluster(n_workers=2, processes=False) as client:
+        opened = _listening() - before
+        assert opened and {ip for ip, _ in opened} == {"127.0.0.1"}
+        assert client.submit(sum, [1, 2]).result() == 3
+    assert _listening() - before == set()

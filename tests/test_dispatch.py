@@ -82,8 +82,9 @@ def test_big_data_is_placed_once_and_released(client):
 
 def test_pandas_input_keeps_feature_names(client, iris):
     X, y = load_iris(return_X_y=True, as_frame=True)
-    result = dc.fit_parallel([DecisionTreeClassifier()], X, y.map({0: "setosa", 1: "versicolor", 2: "virginica"}),
-                             client=client)
+    result = dc.fit_parallel(
+        [DecisionTreeClassifier()], X, y.map({0: "setosa", 1: "versicolor", 2: "virginica"}), client=client
+    )
     model = result.estimators[0][1]
     assert list(model.feature_names_in_) == list(X.columns)
     assert set(model.classes_) == {"setosa", "versicolor", "virginica"}
@@ -150,8 +151,14 @@ def test_retries_rerun_a_failed_fit(client, iris, tmp_path):
 def test_progress_callback_sees_every_member(client, iris):
     X, y = iris
     seen = []
-    dc.fit_parallel([DecisionTreeClassifier()], X, y, client=client, seeds=3,
-                    progress=lambda name, done, total: seen.append((done, total)))
+    dc.fit_parallel(
+        [DecisionTreeClassifier()],
+        X,
+        y,
+        client=client,
+        seeds=3,
+        progress=lambda name, done, total: seen.append((done, total)),
+    )
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
@@ -169,16 +176,44 @@ X_OK, Y_OK = make_classification(n_samples=40, n_features=4, random_state=0)
     "estimators, X, y, kwargs, error, match",
     [
         ([], X_OK, Y_OK, {}, ValueError, "estimators is empty"),
-        ([("a", DecisionTreeClassifier()), ("a", LogisticRegression())], X_OK, Y_OK, {}, ValueError, "duplicate member names"),
+        (
+            [("a", DecisionTreeClassifier()), ("a", LogisticRegression())],
+            X_OK,
+            Y_OK,
+            {},
+            ValueError,
+            "duplicate member names",
+        ),
         ([DecisionTreeClassifier(), 3], X_OK, Y_OK, {}, TypeError, r"estimators\[1\] is not a scikit-learn estimator"),
         ([DecisionTreeClassifier()], X_OK, Y_OK[:-1], {}, ValueError, "X has 40 rows, y has 39"),
         ([DecisionTreeClassifier()], X_OK[:, 0], Y_OK, {}, ValueError, "X must be 2-D.*got 1-D"),
         ([DecisionTreeClassifier()], X_OK, None, {}, ValueError, "requires y to be passed"),
         ([DecisionTreeClassifier()], X_OK, Y_OK, dict(seeds=0), ValueError, "seeds must be a positive integer.*got 0"),
-        ([DecisionTreeClassifier()], X_OK, Y_OK, dict(retries=-1), ValueError, "retries must be a non-negative integer, got -1"),
-        ([DecisionTreeClassifier()], X_OK, Y_OK, dict(on_error="ignore"), ValueError, "on_error must be one of.*'ignore'"),
+        (
+            [DecisionTreeClassifier()],
+            X_OK,
+            Y_OK,
+            dict(retries=-1),
+            ValueError,
+            "retries must be a non-negative integer, got -1",
+        ),
+        (
+            [DecisionTreeClassifier()],
+            X_OK,
+            Y_OK,
+            dict(on_error="ignore"),
+            ValueError,
+            "on_error must be one of.*'ignore'",
+        ),
         ([DecisionTreeClassifier()], X_OK, Y_OK, dict(progress="yes"), TypeError, "progress must be.*'yes'"),
-        ([DecisionTreeClassifier()], X_OK, Y_OK, dict(client="tcp://x:1"), TypeError, "client must be a distributed.Client"),
+        (
+            [DecisionTreeClassifier()],
+            X_OK,
+            Y_OK,
+            dict(client="tcp://x:1"),
+            TypeError,
+            "client must be a distributed.Client",
+        ),
     ],
 )
 def test_bad_input_is_rejected_before_any_task_is_sent(client, estimators, X, y, kwargs, error, match):

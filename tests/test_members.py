@@ -16,7 +16,9 @@ def test_unnamed_members_are_named_after_their_class():
 
 def test_pairs_and_dicts_keep_their_names():
     assert [n for n, _ in name_members([("lr", LogisticRegression()), DecisionTreeClassifier()])] == [
-        "lr", "decisiontreeclassifier"]
+        "lr",
+        "decisiontreeclassifier",
+    ]
     assert [n for n, _ in name_members({"a": LogisticRegression()})] == ["a"]
 
 
@@ -25,7 +27,11 @@ def test_pairs_and_dicts_keep_their_names():
     [
         ([], ValueError, "estimators is empty"),
         ([("a", LogisticRegression()), ("a", DecisionTreeClassifier())], ValueError, r"duplicate member names \['a'\]"),
-        ([LogisticRegression(), "not a model"], TypeError, r"estimators\[1\] is not a scikit-learn estimator.*'not a model'"),
+        (
+            [LogisticRegression(), "not a model"],
+            TypeError,
+            r"estimators\[1\] is not a scikit-learn estimator.*'not a model'",
+        ),
         ([("a__b", LogisticRegression())], ValueError, "must not contain '__'"),
         ("lr", TypeError, "estimators must be a list"),
         (None, TypeError, "estimators must be a list"),

@@ -52,8 +52,10 @@ def test_hand_computed_hard_vote(client):
 @pytest.mark.parametrize("labels", [np.array(["a", "b"]), np.array([7, 3])])
 def test_hard_vote_tie_goes_to_the_first_class(client, labels):
     y = np.repeat(labels, 5)
-    members = [DummyClassifier(strategy="constant", constant=labels[0]),
-               DummyClassifier(strategy="constant", constant=labels[1])]
+    members = [
+        DummyClassifier(strategy="constant", constant=labels[0]),
+        DummyClassifier(strategy="constant", constant=labels[1]),
+    ]
     model = dc.WeightedVotingClassifier(members, voting="hard").fit(np.zeros((10, 1)), y)
     np.testing.assert_allclose(model.predict_proba(np.zeros((1, 1))), [[0.5, 0.5]])
     assert model.predict(np.zeros((1, 1)))[0] == np.sort(labels)[0]
@@ -87,8 +89,11 @@ def test_pandas_input_and_feature_names(client):
 @pytest.mark.parametrize("method", ["accuracy", "logodds"])
 def test_learned_weights_follow_the_formula(client, method):
     X, y = make_classification(n_samples=300, n_features=8, n_classes=3, n_informative=4, random_state=0)
-    members = [("lr", LogisticRegression(max_iter=500)), ("tree", DecisionTreeClassifier(random_state=0)),
-               ("dummy", DummyClassifier(strategy="stratified", random_state=0))]
+    members = [
+        ("lr", LogisticRegression(max_iter=500)),
+        ("tree", DecisionTreeClassifier(random_state=0)),
+        ("dummy", DummyClassifier(strategy="stratified", random_state=0)),
+    ]
     model = dc.WeightedVotingClassifier(members, weights=method, random_state=0).fit(X, y)
     assert model.member_scores_.shape == (3,)
     assert np.all((0 <= model.member_scores_) & (model.member_scores_ <= 1))
@@ -102,21 +107,24 @@ def test_learned_weights_follow_the_formula(client, method):
 
 def test_refit_false_trains_members_on_the_training_part_only(client):
     X, y = make_classification(n_samples=200, n_features=5, random_state=0)
-    model = dc.WeightedVotingClassifier([("tree", DecisionTreeClassifier())], weights="accuracy",
-                                        refit=False, validation_size=0.25, random_state=0).fit(X, y)
+    model = dc.WeightedVotingClassifier(
+        [("tree", DecisionTreeClassifier())], weights="accuracy", refit=False, validation_size=0.25, random_state=0
+    ).fit(X, y)
     assert model.named_estimators_["tree"].tree_.n_node_samples[0] == 150
 
 
 def test_logodds_weights_by_hand():
     # p = 0.9 with L = 3: log(0.9 * 2 / 0.1) = log(18); worse than chance (p < 1/3) gets 0
-    np.testing.assert_allclose(weights_from_scores([0.9, 0.2, 1.0], "logodds", 3, 50),
-                               [np.log(18), 0.0, np.log(0.99 * 2 / 0.01)])
+    np.testing.assert_allclose(
+        weights_from_scores([0.9, 0.2, 1.0], "logodds", 3, 50), [np.log(18), 0.0, np.log(0.99 * 2 / 0.01)]
+    )
 
 
 def test_seeded_replicas_share_a_given_weight(client):
     X, y = load_iris(return_X_y=True)
-    model = dc.WeightedVotingClassifier([("t", DecisionTreeClassifier()), ("lr", LogisticRegression(max_iter=500))],
-                                        seeds=2, weights=[1, 3]).fit(X, y)
+    model = dc.WeightedVotingClassifier(
+        [("t", DecisionTreeClassifier()), ("lr", LogisticRegression(max_iter=500))], seeds=2, weights=[1, 3]
+    ).fit(X, y)
     assert list(model.named_estimators_) == ["t-0", "t-1", "lr-0", "lr-1"]
     np.testing.assert_array_equal(model.weights_, [1, 1, 3, 3])
 
@@ -144,10 +152,17 @@ def test_from_estimators_aligns_members_that_missed_a_class():
 
 def test_pipeline_and_grid_search_over_voting_and_weights(client):
     X, y = make_classification(n_samples=120, n_features=6, random_state=0)
-    pipe = Pipeline([("scale", StandardScaler()),
-                     ("vote", dc.WeightedVotingClassifier([("lr", LogisticRegression()), ("nb", GaussianNB())]))])
-    grid = GridSearchCV(pipe, {"vote__voting": ["soft", "hard"], "vote__weights": [None, [2, 1], "accuracy"],
-                               "vote__lr__C": [0.1, 1.0]}, cv=3).fit(X, y)
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("vote", dc.WeightedVotingClassifier([("lr", LogisticRegression()), ("nb", GaussianNB())])),
+        ]
+    )
+    grid = GridSearchCV(
+        pipe,
+        {"vote__voting": ["soft", "hard"], "vote__weights": [None, [2, 1], "accuracy"], "vote__lr__C": [0.1, 1.0]},
+        cv=3,
+    ).fit(X, y)
     assert len(grid.cv_results_["params"]) == 12
     assert grid.best_score_ > 0.8
     assert grid.best_estimator_[-1].estimators_[0].C in (0.1, 1.0)
@@ -167,7 +182,9 @@ def test_get_set_params_and_clone():
 
 def test_dask_in_dask_out(client):
     X, y = load_iris(return_X_y=True)
-    model = dc.WeightedVotingClassifier([LogisticRegression(max_iter=500), DecisionTreeClassifier(random_state=0)]).fit(X, y)
+    model = dc.WeightedVotingClassifier([LogisticRegression(max_iter=500), DecisionTreeClassifier(random_state=0)]).fit(
+        X, y
+    )
     X_da = da.from_array(X, chunks=(40, 4))
     X_dd = dd.from_pandas(pd.DataFrame(X), npartitions=3)
     for Xd in (X_da, X_dd):
@@ -179,8 +196,9 @@ def test_dask_in_dask_out(client):
 
 def test_dask_training_data(client):
     X, y = load_iris(return_X_y=True)
-    model = dc.WeightedVotingClassifier([LogisticRegression(max_iter=500), GaussianNB()], weights="accuracy",
-                                        random_state=0).fit(da.from_array(X, chunks=50), da.from_array(y, chunks=50))
+    model = dc.WeightedVotingClassifier(
+        [LogisticRegression(max_iter=500), GaussianNB()], weights="accuracy", random_state=0
+    ).fit(da.from_array(X, chunks=50), da.from_array(y, chunks=50))
     assert model.classes_.tolist() == [0, 1, 2] and model.score(X, y) > 0.9
 
 
@@ -191,8 +209,9 @@ def test_regressor_weighted_mean(client):
     model = dc.WeightedVotingRegressor(members, weights=[2, 1]).fit(X, y)
     np.testing.assert_allclose(model.predict(X[:2]), [2.0, 2.0])
     Xr, yr = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
-    learned = dc.WeightedVotingRegressor([LinearRegression(), DecisionTreeRegressor(random_state=0)],
-                                         weights="inverse_mse", random_state=0).fit(Xr, yr)
+    learned = dc.WeightedVotingRegressor(
+        [LinearRegression(), DecisionTreeRegressor(random_state=0)], weights="inverse_mse", random_state=0
+    ).fit(Xr, yr)
     assert learned.weights_[0] > learned.weights_[1]
     np.testing.assert_allclose(learned.weights_, 1 / learned.member_scores_)
     wrapped = dc.WeightedVotingRegressor.from_estimators(learned.estimators_, weights=learned.weights_)
@@ -215,7 +234,13 @@ TWO = [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier())]
         (dict(voting="majority"), X_OK, Y_OK, ValueError, "'voting' parameter.*Got 'majority'"),
         (dict(seeds=0), X_OK, Y_OK, ValueError, "'seeds' parameter.*Got 0"),
         (dict(validation_size=1.5), X_OK, Y_OK, ValueError, "'validation_size' parameter.*Got 1.5"),
-        (dict(estimators=[("svc", NoProbaClassifier())]), X_OK, Y_OK, ValueError, r"voting='soft' needs predict_proba.*\['svc'\]"),
+        (
+            dict(estimators=[("svc", NoProbaClassifier())]),
+            X_OK,
+            Y_OK,
+            ValueError,
+            r"voting='soft' needs predict_proba.*\['svc'\]",
+        ),
         ({}, X_OK, np.zeros(40), ValueError, r"y has only one class \(\[0.0\]\)"),
         ({}, X_OK, Y_OK[:30], ValueError, "X has 40 rows, y has 30"),
         ({}, X_OK[:, 0], Y_OK, ValueError, "X must be 2-D"),
@@ -253,8 +278,10 @@ def test_our_code_raises_no_warnings(client):
 
 
 @parametrize_with_checks(
-    [dc.WeightedVotingClassifier([("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))]),
-     dc.WeightedVotingRegressor([("lin", LinearRegression()), ("tree", DecisionTreeRegressor(random_state=0))])],
+    [
+        dc.WeightedVotingClassifier([("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))]),
+        dc.WeightedVotingRegressor([("lin", LinearRegression()), ("tree", DecisionTreeRegressor(random_state=0))]),
+    ],
     expected_failed_checks=lambda est: {},
 )
 def test_scikit_learn_estimator_checks(estimator, check, client):
