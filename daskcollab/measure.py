@@ -44,33 +44,17 @@ def compare_accuracy(model, X_test, y_test, *, equal_weights=True):
     """
     check_is_fitted(model, "estimators_")
     y_test = np.asarray(y_test)
+
+    def row(name, kind, weight, predictor):
+        accuracy = float(np.mean(np.asarray(predictor.predict(X_test)) == y_test))
+        return dict(name=name, kind=kind, weight=weight, accuracy=accuracy)
+
     rows = [
-        dict(
-            name=name,
-            kind="member",
-            weight=float(w),
-            accuracy=float(np.mean(np.asarray(est.predict(X_test)) == y_test)),
-        )
-        for (name, est), w in zip(model.named_estimators_.items(), model.weights_)
+        row(name, "member", float(w), est) for (name, est), w in zip(model.named_estimators_.items(), model.weights_)
     ]
-    rows.append(
-        dict(
-            name="ensemble (weights)",
-            kind="ensemble",
-            weight=np.nan,
-            accuracy=float(np.mean(np.asarray(model.predict(X_test)) == y_test)),
-        )
-    )
+    rows.append(row("ensemble (weights)", "ensemble", np.nan, model))
     if equal_weights:
-        equal = type(model).from_estimators(
-            list(model.named_estimators_.items()), voting=model.voting, classes=model.classes_
-        )
-        rows.append(
-            dict(
-                name="ensemble (equal)",
-                kind="ensemble",
-                weight=np.nan,
-                accuracy=float(np.mean(np.asarray(equal.predict(X_test)) == y_test)),
-            )
-        )
+        members = list(model.named_estimators_.items())
+        equal = type(model).from_estimators(members, voting=model.voting, classes=model.classes_)
+        rows.append(row("ensemble (equal)", "ensemble", np.nan, equal))
     return pd.DataFrame(rows, columns=["name", "kind", "weight", "accuracy"])
