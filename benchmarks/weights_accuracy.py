@@ -81,7 +81,14 @@ def main(argv=None):
                     rows.append(dict(dataset=name, seed=seed, method=variant, accuracy=model.score(X_test, y_test)))
                     if variant == "equal weights":
                         member = [np.mean(est.predict(X_test) == y_test) for est in model.estimators_]
-                        rows.append(dict(dataset=name, seed=seed, method="best single member (picked on test)", accuracy=max(member)))
+                        rows.append(
+                            dict(
+                                dataset=name,
+                                seed=seed,
+                                method="best single member (picked on test)",
+                                accuracy=max(member),
+                            )
+                        )
                         rows.append(
                             dict(dataset=name, seed=seed, method="mean single member", accuracy=np.mean(member))
                         )

@@ -234,7 +234,11 @@ def test_fit_on_dask_scheduler_and_worker_subprocesses(tmp_path):
 
 
 def _listening():
-    return {(c.laddr.ip, c.laddr.port) for c in psutil.Process().net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    }
 
 
 def test_thread_workers_listen_on_loopback_only():
