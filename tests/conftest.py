@@ -27,9 +27,37 @@ def scheduler_task_count(client):
     return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
 
 
-def scheduler_transitions(client):
-    """A counter that moves whenever the scheduler does anything with a task."""
-    return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+def _mark(dask_scheduler):
+    return dask_scheduler.transition_counter, [str(k) for k in dask_scheduler.tasks]
+
+
+def _keys_since(counter, known, dask_scheduler):
+    recent = (
+        list(dask_scheduler.transition_log)[-(dask_scheduler.transition_counter - counter) :]
+        if (dask_scheduler.transition_counter > counter)
+        else []
+    )
+    return sorted({str(t.key) for t in recent} - set(known))
+
+
+class NothingSent:
+    """Context manager: fail if the scheduler saw a key that did not exist before.
+
+    Transitions of keys that already existed (a previous test's futures being
+    released late) are not this block's doing and are ignored.
+    """
+
+    def __init__(self, client):
+        self.client = client
+
+    def __enter__(self):
+        self.counter, self.known = self.client.run_on_scheduler(_mark)
+        return self
+
+    def __exit__(self, *exc):
+        new = self.client.run_on_scheduler(_keys_since, counter=self.counter, known=self.known)
+        assert new == [], f"work reached the scheduler: {new}"
+        return False
 
 
 def child_processes():
