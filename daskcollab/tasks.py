@@ -96,8 +96,12 @@ def fit_member_packed(estimator, X, y, rows=None):
     interpreter's 5 ms switch interval to get it back from the next fit
     running on the same worker: a 62 MB ExtraTrees took 0.3-0.5 s to arrive.
     Pickled here, in the task's own thread, it leaves as one frame (0.17 s).
+    The bytes travel as a uint8 array, which distributed receives without
+    the extra copy it makes of a large ``bytes`` (client CPU per wave of the
+    core committee: 0.25 s instead of 0.5 s). ``pickle.loads`` reads it as is.
     """
-    return cloudpickle.dumps(fit_member(estimator, X, y, rows), protocol=pickle.HIGHEST_PROTOCOL)
+    packed = cloudpickle.dumps(fit_member(estimator, X, y, rows), protocol=pickle.HIGHEST_PROTOCOL)
+    return np.frombuffer(packed, dtype=np.uint8)
 
 
 def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accuracy"):
