@@ -6,7 +6,7 @@ The public API is what this module exports; everything else is internal.
 from daskcollab.cluster import start_cluster
 from daskcollab.dispatch import fit_parallel
 from daskcollab.measure import compare_accuracy
-from daskcollab.plotting import plot_accuracy
+from daskcollab.plotting import plot_accuracy, plot_task_stream
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
 from daskcollab.voting import WeightedVotingClassifier, WeightedVotingRegressor
 
@@ -20,5 +20,6 @@ __all__ = [
     "WeightedVotingRegressor",
     "compare_accuracy",
     "plot_accuracy",
+    "plot_task_stream",
 ]
 __version__ = "0.1.0"
