@@ -101,12 +101,16 @@ class WeightedCommittee(BaseEstimator):
             self._check_can_hold_out(y)
             train = self._holdout("train", seed)
             validation = self._holdout("validation", seed)
-            if not self.refit:
-                jobs = [FitJob(name, est, rows=train) for name, est in members]
-            jobs += [
-                FitJob(name, clone(est), rows=train, score_rows=validation, metric=self._metric)
+            # refit=True: a scoring copy on the training part beside each
+            # all-row member; refit=False: one task per member, fitted on the
+            # training part, scored, and kept.
+            scoring = [
+                FitJob(
+                    name, clone(est), rows=train, score_rows=validation, metric=self._metric, keep_model=not self.refit
+                )
                 for name, est in members
             ]
+            jobs = jobs + scoring if self.refit else scoring
         result = fit_jobs(jobs, X, y, progress=self.progress)
         self.fit_result_ = result
         self.estimators_ = [est for _, est in result.estimators]

@@ -46,7 +46,8 @@ class FitJob:
     """One fit task: ``estimator`` fitted on ``rows`` of the placed data.
 
     With ``score_rows`` the task fits on ``rows``, scores on ``score_rows`` and
-    returns only the accuracy (``kind="score"``).
+    returns only the score (``kind="score"``); with ``keep_model`` too, it
+    returns the fitted model as well, which then counts as a fitted member.
     """
 
     name: str
@@ -54,6 +55,7 @@ class FitJob:
     rows: Any = None
     score_rows: Any = None
     metric: str = "accuracy"
+    keep_model: bool = False
 
     @property
     def kind(self):
@@ -169,19 +171,15 @@ def _run_wave(client, jobs, X, y, retries, on_error, progress):
     finally:
         _release(client, [X_future, y_future, *futures])
     timings = _timings_from_stream(stream.data, {f.key: job for f, job in futures.items()}, jobs)
+    by_name = {(job.name, job.kind): job for job in jobs}
     for timing in timings:
-        job = next(j for j in jobs if j.name == timing.name and j.kind == timing.kind)
-        _LAST_DURATION[_duration_key(job, shape)] = timing.seconds + transfer.get((job.name, job.kind), 0.0)
+        key = timing.name, timing.kind
+        _LAST_DURATION[_duration_key(by_name[key], shape)] = timing.seconds + transfer.get(key, 0.0)
+    done = [(job, outcomes[job.name, job.kind]) for job in jobs if (job.name, job.kind) in outcomes]
     fitted = [
-        (job.name, outcomes[job.name, job.kind])
-        for job in jobs
-        if job.kind == "fit" and (job.name, job.kind) in outcomes
+        (job.name, out if job.kind == "fit" else out[0]) for job, out in done if job.kind == "fit" or job.keep_model
     ]
-    scores = {
-        job.name: outcomes[job.name, job.kind]
-        for job in jobs
-        if job.kind == "score" and (job.name, job.kind) in outcomes
-    }
+    scores = {job.name: out[1] if job.keep_model else out for job, out in done if job.kind == "score"}
     return FitResult(
         estimators=fitted,
         scores=scores,
@@ -199,7 +197,7 @@ def fit_call(job, X, y, packed=False):
     """
     if job.kind == "fit":
         return (fit_member_packed if packed else fit_member), (job.estimator, X, y, job.rows)
-    return fit_and_score_member, (job.estimator, X, y, job.rows, job.score_rows, job.metric)
+    return fit_and_score_member, (job.estimator, X, y, job.rows, job.score_rows, job.metric, job.keep_model)
 
 
 def delayed_fit(job, X, y):
@@ -238,7 +236,11 @@ def _collect(client, futures, on_error, progress):
         else:
             received = time.perf_counter()
             value = future.result()
-            outcomes[job.name, job.kind] = pickle.loads(value) if job.kind == "fit" else value
+            if job.kind == "fit":
+                value = pickle.loads(value)
+            elif job.keep_model:
+                value = (pickle.loads(value[0]), value[1])
+            outcomes[job.name, job.kind] = value
             transfer[job.name, job.kind] = time.perf_counter() - received
         notify(job.name, done, len(futures))
     return outcomes, failures, transfer

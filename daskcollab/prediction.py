@@ -29,20 +29,14 @@ def predict_with(model, X, method):
     width = (len(model.classes_),) if method == "predict_proba" else ()
     dtype = float if method == "predict_proba" else _label_dtype(model)
     model_ref = _model_on_cluster(model)
+    name = f"{method.replace('_', '-')}-{_short_name(model)}"
     if hasattr(X, "chunks"):  # dask array
         X = X.rechunk({1: -1})
-        if width:
-            return X.map_blocks(
-                _apply,
-                model_ref,
-                method,
-                dtype=dtype,
-                chunks=(X.chunks[0], width),
-                name=f"{method.replace('_', '-')}-{_short_name(model)}",
-            )
-        return X.map_blocks(
-            _apply, model_ref, method, dtype=dtype, drop_axis=1, name=f"{method.replace('_', '-')}-{_short_name(model)}"
-        )
+        shape = dict(chunks=(X.chunks[0], width)) if width else dict(drop_axis=1)
+        # map_blocks takes `name` as the full output key: it must be unique
+        # per input and per model, or two predictions would share keys.
+        unique = f"{name}-{dask.base.tokenize(X, method, model_ref)}"
+        return X.map_blocks(_apply, model_ref, method, dtype=dtype, name=unique, **shape)
     # dask DataFrame: one delayed call per partition keeps the column names
     # the members were fitted with.
     apply = dask.delayed(_apply, pure=True)
@@ -52,7 +46,7 @@ def predict_with(model, X, method):
                 part,
                 model_ref,
                 method,
-                dask_key_name=f"{method.replace('_', '-')}-{_short_name(model)}-{i}-{dask.base.tokenize(part, method)}",
+                dask_key_name=f"{name}-{i}-{dask.base.tokenize(part, method)}",
             ),
             shape=(np.nan, *width),
             dtype=dtype,

@@ -22,7 +22,7 @@ import cloudpickle
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-__all__ = ["Holdout", "fit_member", "fit_member_packed", "fit_and_score_member", "take_rows"]
+__all__ = ["Holdout", "fit_member", "fit_member_packed", "fit_and_score_member", "pack", "take_rows"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,8 @@ def aligned(data):
     """``data``, copied once if its buffer is misaligned for its dtype.
 
     Arrays that distributed deserializes can start at an odd address inside
-    the received frame; numpy then takes slow unaligned paths and BLAS-based
-    fits (LogisticRegression, MLP) ran up to 2x slower here. The copy costs
-    one memcpy.
+    the received frame; numpy then takes slow unaligned paths (LogisticRegression
+    1.34x slower in ``benchmarks/overheads.py``). The copy costs one memcpy.
     """
     if isinstance(data, np.ndarray) and not data.flags.aligned:
         return np.array(data, copy=True)
@@ -88,34 +87,39 @@ def fit_member(estimator, X, y, rows=None):
     return estimator.fit(take_rows(X, rows), take_rows(y, rows))
 
 
-def fit_member_packed(estimator, X, y, rows=None):
-    """Like :func:`fit_member`, but return the fitted model already pickled.
+def pack(model):
+    """``model`` pickled into a uint8 array, to travel back as one frame.
 
     A forest pickles into a hundred or more out-of-band buffers. Sent as they
     are, each buffer's socket write gives up the GIL and waits up to the
     interpreter's 5 ms switch interval to get it back from the next fit
-    running on the same worker: a 62 MB ExtraTrees took 0.3-0.5 s to arrive.
-    Pickled here, in the task's own thread, it leaves as one frame (0.17 s).
-    The bytes travel as a uint8 array, which distributed receives without
-    the extra copy it makes of a large ``bytes`` (client CPU per wave of the
-    core committee: 0.25 s instead of 0.5 s). ``pickle.loads`` reads it as is.
+    running on the same worker. Pickled here, in the task's own thread, it
+    leaves as one frame. ``benchmarks/overheads.py`` measures it: a 62 MB
+    ExtraTrees arrived in 0.28 s instead of 0.50 s. It travels as a uint8
+    array, which ``pickle.loads`` reads as is; against plain ``bytes`` that
+    measured the same.
     """
-    packed = cloudpickle.dumps(fit_member(estimator, X, y, rows), protocol=pickle.HIGHEST_PROTOCOL)
-    return np.frombuffer(packed, dtype=np.uint8)
+    return np.frombuffer(cloudpickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL), dtype=np.uint8)
 
 
-def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accuracy"):
+def fit_member_packed(estimator, X, y, rows=None):
+    """Like :func:`fit_member`, but return the fitted model :func:`pack`-ed."""
+    return pack(fit_member(estimator, X, y, rows))
+
+
+def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accuracy", keep_model=False):
     """Fit on ``train_rows`` and return the score on ``test_rows``.
 
-    ``metric`` is ``"accuracy"`` or ``"mse"`` (mean squared error). Only the
-    score travels back: the model fitted on part of the rows exists only to
-    weigh the member trained on all of them.
+    ``metric`` is ``"accuracy"`` or ``"mse"`` (mean squared error). By default
+    only the score travels back: the model fitted on part of the rows exists
+    only to weigh the member trained on all of them. ``keep_model=True``
+    returns ``(pack(model), score)``, for members that are kept as trained on
+    ``train_rows`` (``refit=False``), so they are not fitted twice.
     """
     X, y = aligned(X), aligned(y)
     model = fit_member(estimator, X, y, train_rows)
     test_rows = _resolve(test_rows, y)
     predicted = np.asarray(model.predict(take_rows(X, test_rows)))
     truth = np.asarray(take_rows(y, test_rows))
-    if metric == "mse":
-        return float(np.mean((predicted - truth) ** 2))
-    return float(np.mean(predicted == truth))
+    score = float(np.mean((predicted - truth) ** 2)) if metric == "mse" else float(np.mean(predicted == truth))
+    return (pack(model), score) if keep_model else score

@@ -1,5 +1,6 @@
 import warnings
 
+import dask
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
@@ -192,6 +193,9 @@ def test_dask_in_dask_out(client):
         assert isinstance(labels, da.Array) and isinstance(proba, da.Array)
         np.testing.assert_array_equal(labels.compute(), model.predict(X))
         np.testing.assert_allclose(proba.compute(), model.predict_proba(X))
+    # two predictions on different inputs must not share output keys
+    first, second = dask.compute(model.predict(X_da[:60]), model.predict(X_da[60:]))
+    np.testing.assert_array_equal(np.concatenate([first, second]), model.predict(X))
 
 
 def test_dask_training_data(client):
