@@ -21,17 +21,15 @@ __all__ = ["start_cluster"]
 
 # Worker settings for CPU-bound model fitting, applied where the user's dask
 # config still has distributed's default.  distributed tunes for data
-# pipelines; measured on the core committee (benchmarks/committee.py, the
-# workers' summed fit time over one wave):
-# - the memory monitor polling every 100 ms and the event-loop tick every
-#   20 ms each take the GIL from the fit running beside them: 1 s for both cut
-#   the summed fit time by ~6 % (12.5 s to 11.3 s), at the price of memory
-#   limits being enforced within a second instead of 0.1 s;
-# - the 10 ms statistical profiler also takes the GIL;
-# - MALLOC_TRIM_THRESHOLD_=65536, like any MALLOC_*_ variable, switches off
-#   glibc's adaptive mmap threshold, so every temporary array over 128 KiB is
-#   mmap'ed and page-faulted afresh (None unsets it);
-# - BLAS stays at 1 thread, so that workers do not oversubscribe the cores.
+# pipelines: the memory monitor polling every 100 ms and the event-loop tick
+# every 20 ms each take the GIL from the fit running beside them (1 s for
+# both: memory limits are enforced within a second instead of 0.1 s); the
+# 10 ms statistical profiler also takes the GIL; MALLOC_TRIM_THRESHOLD_, like
+# any MALLOC_*_ variable, switches off glibc's adaptive mmap threshold, so
+# every temporary array over 128 KiB is mmap'ed afresh (None unsets it).
+# Together they cut the workers' summed fit time per wave of the core
+# committee by ~6 % (benchmarks/overheads.py).  BLAS stays at 1 thread, so
+# that workers do not oversubscribe the cores.
 WORKER_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.admin.tick.interval": "1s",

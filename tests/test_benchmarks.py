@@ -30,3 +30,17 @@ def test_committee_benchmark_quick_mode_prints_its_table(tmp_path):
     rows = json.loads((tmp_path / "out.json").read_text())["rows"]
     assert {row["method"] for row in rows} >= {"serial loop", "daskcollab fit_parallel"}
     assert all(row["median_s"] > 0 for row in rows)
+
+
+@pytest.mark.processes
+def test_overheads_benchmark_quick_mode_prints_its_three_measurements():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "overheads.py"), "--quick", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    for line in ("1. LogisticRegression on a worker", "2. a 5-tree ExtraTrees", "3. one wave of the committee"):
+        assert line in result.stdout
+    assert "start_cluster()" in result.stdout and "distributed's defaults" in result.stdout
