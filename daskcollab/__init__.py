@@ -6,8 +6,10 @@ The public API is what this module exports; everything else is internal.
 from daskcollab.cluster import start_cluster
 from daskcollab.dispatch import fit_parallel
 from daskcollab.measure import compare_accuracy
+from daskcollab.partition import Partition, partition
 from daskcollab.plotting import plot_accuracy, plot_task_stream
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
+from daskcollab.stacking import StackingClassifier
 from daskcollab.voting import WeightedVotingClassifier, WeightedVotingRegressor
 
 __all__ = [
@@ -18,6 +20,9 @@ __all__ = [
     "MemberFailure",
     "WeightedVotingClassifier",
     "WeightedVotingRegressor",
+    "StackingClassifier",
+    "partition",
+    "Partition",
     "compare_accuracy",
     "plot_accuracy",
     "plot_task_stream",

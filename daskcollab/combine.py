@@ -88,7 +88,7 @@ def weights_from_scores(scores, method, n_classes, n_validation):
     if method == "accuracy":
         return scores.copy()
     if method == "logodds":
-        eps = 1.0 / (2 * max(n_validation, 1))
+        eps = 1.0 / (2 * np.maximum(n_validation, 1))  # per member when shards differ in size
         p = np.clip(scores, eps, 1 - eps)
         return np.maximum(np.log(p * (n_classes - 1) / (1 - p)), 0.0)
     if method == "inverse_mse":

@@ -17,28 +17,17 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from daskcollab.combine import weights_from_scores
-from daskcollab.dispatch import FitJob, fit_jobs
+from daskcollab.dispatch import EvalJob, FitJob, fit_jobs, shard_jobs
 from daskcollab.members import name_members, replicate_seeds
+from daskcollab.partition import Partition, resolve_shards
 from daskcollab.placement import check_training_data
 from daskcollab.tasks import Holdout
 
-__all__ = ["WeightedCommittee"]
+__all__ = ["Committee", "WeightedCommittee"]
 
 
-class WeightedCommittee(BaseEstimator):
-    """Shared fit logic: members, weights, one parallel wave of fits."""
-
-    _parameter_constraints = {
-        "estimators": ["array-like", dict],
-        "weights": ["array-like", None],  # strings are added by each subclass
-        "seeds": [Interval(Integral, 1, None, closed="left"), "array-like", None],
-        "validation_size": [Interval(Real, 0, 1, closed="neither")],
-        "refit": ["boolean"],
-        "random_state": ["random_state"],
-        "progress": ["boolean", callable, None],
-    }
-    _learned_weights: tuple = ()
-    _metric = "accuracy"
+class Committee(BaseEstimator):
+    """Members given as a list, their parameters, and input checks: what every ensemble here shares."""
 
     # -- parameters ---------------------------------------------------------
     def get_params(self, deep=True):
@@ -84,68 +73,6 @@ class WeightedCommittee(BaseEstimator):
         tags.input_tags.sparse = True  # passed through to the members, which decide
         return tags
 
-    # -- fitting ------------------------------------------------------------
-    def _fit(self, X, y):
-        self._validate_params()
-        members = replicate_seeds(name_members(self.estimators), self.seeds)
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        X, y, n_rows = check_training_data(X, y)
-        X, y = self._check_X_y_for_fit(X, y)
-        given_weights = self._check_weights(len(members))
-        self._check_members(members)
-        learned = isinstance(self.weights, str)
-        jobs = [FitJob(name, est) for name, est in members]
-        if learned:
-            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self._check_can_hold_out(y)
-            train = self._holdout("train", seed)
-            validation = self._holdout("validation", seed)
-            # refit=True: a scoring copy on the training part beside each
-            # all-row member; refit=False: one task per member, fitted on the
-            # training part, scored, and kept.
-            scoring = [
-                FitJob(
-                    name, clone(est), rows=train, score_rows=validation, metric=self._metric, keep_model=not self.refit
-                )
-                for name, est in members
-            ]
-            jobs = jobs + scoring if self.refit else scoring
-        result = fit_jobs(jobs, X, y, progress=self.progress)
-        self.fit_result_ = result
-        self.estimators_ = [est for _, est in result.estimators]
-        self.named_estimators_ = Bunch(**dict(result.estimators))
-        if learned:
-            self.member_scores_ = np.array([result.scores[name] for name, _ in members])
-            n_validation = self._n_validation(n_rows)
-            weights = weights_from_scores(
-                self.member_scores_, self.weights, self._n_outputs_for_weights(), n_validation
-            )
-            if not np.any(weights > 0):
-                warnings.warn(
-                    f"every member scored no better than chance on the validation split, so weights={self.weights!r} "
-                    "gave all-zero weights; using equal weights instead.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-                weights = np.ones(len(members))
-            self.weights_ = weights
-        else:
-            self.weights_ = given_weights
-        return self
-
-    def _holdout(self, part, seed):
-        return Holdout(part, self.validation_size, seed, stratify=isinstance(self, ClassifierMixin))
-
-    def _n_validation(self, n_rows):
-        return int(np.ceil(self.validation_size * n_rows)) if n_rows else 1
-
-    def _check_can_hold_out(self, y):
-        return None
-
-    def _n_outputs_for_weights(self):
-        return 2
-
     def _check_X_y_for_fit(self, X, y):
         if is_dask_collection(X):
             self.n_features_in_ = int(X.shape[1])
@@ -158,6 +85,151 @@ class WeightedCommittee(BaseEstimator):
         checked = check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False, estimator=self)
         self.n_features_in_ = checked.shape[1]
         return (X if hasattr(X, "iloc") or hasattr(X, "tocsr") else checked), y
+
+    # -- prediction ---------------------------------------------------------
+    def _check_X_for_predict(self, X):
+        check_is_fitted(self, "estimators_")
+        if is_dask_collection(X):
+            n_features = X.shape[1]
+        else:
+            if not (hasattr(X, "iloc") or hasattr(X, "tocsr")):
+                X = check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False, estimator=self)
+            validate_data(self, X, skip_check_array=True, reset=False)
+            n_features = X.shape[1]
+        if n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X
+
+
+class WeightedCommittee(Committee):
+    """Shared fit logic: members, weights, one parallel wave of fits."""
+
+    _parameter_constraints = {
+        "estimators": ["array-like", dict],
+        "weights": ["array-like", None],  # strings are added by each subclass
+        "seeds": [Interval(Integral, 1, None, closed="left"), "array-like", None],
+        "shards": [Interval(Integral, 1, None, closed="left"), Partition, None],
+        "validation_size": [Interval(Real, 0, 1, closed="neither")],
+        "refit": ["boolean"],
+        "random_state": ["random_state"],
+        "progress": ["boolean", callable, None],
+    }
+    _learned_weights: tuple = ()
+    _metric = "accuracy"
+
+    # -- fitting ------------------------------------------------------------
+    def _fit(self, X, y):
+        self._validate_params()
+        members = replicate_seeds(name_members(self.estimators), self.seeds)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X, y, n_rows = check_training_data(X, y)
+        X, y = self._check_X_y_for_fit(X, y)
+        self._check_members(members)
+        shards = resolve_shards(self.shards, X, y)
+        fits = [FitJob(name, est) for name, est in members] if shards is None else shard_jobs(members, shards.n_shards)
+        members = [(job.name, job.estimator) for job in fits]
+        given_weights = self._check_weights(len(members))
+        if self.weights == "cross_eval" and (shards is None or shards.n_shards < 2):
+            raise ValueError(
+                f"weights='cross_eval' scores each shard's members on the other shards' data, so it needs "
+                f"shards= with at least 2 shards; got shards={self.shards!r}."
+            )
+        jobs = self._jobs(fits, shards, y)
+        result = fit_jobs(jobs, X, y, shards=shards, progress=self.progress)
+        self.fit_result_ = result
+        self.estimators_ = [est for _, est in result.estimators]
+        self.named_estimators_ = Bunch(**dict(result.estimators))
+        self.shards_ = shards
+        self.weights_ = self._learned_weights_from(result, members, shards, n_rows, given_weights)
+        return self
+
+    def _jobs(self, fits, shards, y):
+        """``fits``, plus the tasks that score members when weights are learned from scores."""
+        jobs = list(fits)
+        if self.weights in ("accuracy", "logodds", "inverse_mse"):
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            if shards is None:
+                self._check_can_hold_out(y)
+            train, validation = self._holdout("train", seed), self._holdout("validation", seed)
+            # refit=True: a scoring copy on the training part beside each
+            # all-row member; refit=False: one task per member, fitted on the
+            # training part, scored, and kept. With shards, the split is
+            # drawn inside each shard, on its worker.
+            scoring = [
+                FitJob(
+                    job.name,
+                    clone(job.estimator),
+                    rows=train,
+                    score_rows=validation,
+                    metric=self._metric,
+                    keep_model=not self.refit,
+                    shard=job.shard,
+                )
+                for job in fits
+            ]
+            jobs = jobs + scoring if self.refit else scoring
+        if self.weights == "cross_eval":
+            jobs += [
+                EvalJob(job.name, k, self._metric, model_of=job.name)
+                for job in fits
+                for k in range(shards.n_shards)
+                if k != job.shard
+            ]
+        return jobs
+
+    def _learned_weights_from(self, result, members, shards, n_rows, given_weights):
+        names = [name for name, _ in members]
+        if self.weights == "n_samples":
+            if shards is None:
+                return np.ones(len(members))  # every member saw every row
+            return np.array([shards.sizes[result.member_shards[name]] / shards.n_samples for name in names])
+        if self.weights == "cross_eval":
+            # Each member's score on every other shard, averaged with the
+            # shards' sizes as weights: how well it does on data it never saw.
+            matrix = np.full((len(names), shards.n_shards), np.nan)
+            for (name, _, k), score in result.evaluations.items():
+                matrix[names.index(name), k] = score
+            self.cross_scores_ = matrix
+            sizes = np.where(np.isnan(matrix), 0.0, shards.sizes)
+            self.member_scores_ = np.nansum(matrix * sizes, axis=1) / sizes.sum(axis=1)
+            method = "accuracy" if self._metric == "accuracy" else "inverse_mse"
+            return self._nonzero(weights_from_scores(self.member_scores_, method, self._n_outputs_for_weights(), 1))
+        if not isinstance(self.weights, str):
+            return given_weights
+        self.member_scores_ = np.array([result.scores[name] for name in names])
+        if shards is None:
+            n_validation = self._n_validation(n_rows)
+        else:  # each member was validated on its own shard's held-out rows
+            n_validation = np.array([self._n_validation(shards.sizes[result.member_shards[n]]) for n in names])
+        weights = weights_from_scores(self.member_scores_, self.weights, self._n_outputs_for_weights(), n_validation)
+        return self._nonzero(weights)
+
+    def _nonzero(self, weights):
+        if np.any(weights > 0):
+            return weights
+        warnings.warn(
+            f"every member scored no better than chance on the validation data, so weights={self.weights!r} "
+            "gave all-zero weights; using equal weights instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return np.ones(len(weights))
+
+    def _holdout(self, part, seed):
+        return Holdout(part, self.validation_size, seed, stratify=isinstance(self, ClassifierMixin))
+
+    def _n_validation(self, n_rows):
+        return int(np.ceil(self.validation_size * n_rows)) if n_rows else 1
+
+    def _check_can_hold_out(self, y):
+        return None
+
+    def _n_outputs_for_weights(self):
+        return 2
 
     def _check_weights(self, n_members):
         if self.weights is None or isinstance(self.weights, str):
@@ -185,23 +257,6 @@ class WeightedCommittee(BaseEstimator):
 
     def _check_members(self, members):
         return None
-
-    # -- prediction ---------------------------------------------------------
-    def _check_X_for_predict(self, X):
-        check_is_fitted(self, "estimators_")
-        if is_dask_collection(X):
-            n_features = X.shape[1]
-        else:
-            if not (hasattr(X, "iloc") or hasattr(X, "tocsr")):
-                X = check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False, estimator=self)
-            validate_data(self, X, skip_check_array=True, reset=False)
-            n_features = X.shape[1]
-        if n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        return X
 
     @classmethod
     def _from_fitted(cls, fitted, params):

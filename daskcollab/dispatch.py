@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib.util
 import pickle
+import platform
 import sys
 import time
 import uuid
@@ -21,15 +22,18 @@ from typing import Any
 
 import dask
 import distributed
+import numpy as np
 from distributed import as_completed
+from sklearn.base import clone
 
 from daskcollab.cluster import start_cluster
 from daskcollab.members import name_members, replicate_seeds
-from daskcollab.placement import check_training_data, lazy_inputs, place_on_cluster
+from daskcollab.partition import resolve_shards
+from daskcollab.placement import check_training_data, lazy_inputs, place_on_cluster, place_shards
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
-from daskcollab.tasks import fit_and_score_member, fit_member, fit_member_packed
+from daskcollab.tasks import evaluate_member, fit_and_score_member, fit_member, fit_member_packed, out_of_fold_proba
 
-__all__ = ["fit_parallel", "FitJob", "fit_jobs"]
+__all__ = ["fit_parallel", "FitJob", "EvalJob", "fit_jobs"]
 
 ON_ERROR = ("raise", "warn", "skip")
 
@@ -48,6 +52,7 @@ class FitJob:
     With ``score_rows`` the task fits on ``rows``, scores on ``score_rows`` and
     returns only the score (``kind="score"``); with ``keep_model`` too, it
     returns the fitted model as well, which then counts as a fitted member.
+    ``shard`` says which shard's data it reads, on that shard's worker.
     """
 
     name: str
@@ -56,10 +61,36 @@ class FitJob:
     score_rows: Any = None
     metric: str = "accuracy"
     keep_model: bool = False
+    shard: int | None = None
 
     @property
     def kind(self):
         return "fit" if self.score_rows is None else "score"
+
+
+@dataclass
+class EvalJob:
+    """One task on shard ``shard``'s worker that measures something on that shard.
+
+    ``output`` is ``"accuracy"``, ``"mse"`` or ``"proba"`` for the model that
+    the fit job named ``model_of`` (in the same wave) fitted, which travels to
+    the shard's worker while the shard stays; or ``"oof_proba"``: out-of-fold
+    probabilities of ``estimator`` on the shard (see ``out_of_fold_proba``).
+    Results land in ``FitResult.evaluations[(name, output, shard)]``.
+    """
+
+    name: str
+    shard: int
+    output: str
+    model_of: str | None = None
+    estimator: Any = None
+    classes: Any = None
+    folds: int = 3
+    random_state: int = 0
+
+    @property
+    def kind(self):
+        return f"{self.output.replace('_', '-')}-on-shard{self.shard}"
 
 
 def fit_parallel(
@@ -69,6 +100,7 @@ def fit_parallel(
     *,
     client=None,
     seeds=None,
+    shards=None,
     retries=0,
     on_error="raise",
     progress=None,
@@ -93,6 +125,12 @@ def fit_parallel(
     seeds : int or list of int, default=None
         ``k`` replicates each member ``k`` times with ``random_state`` 0..k-1,
         named ``name-seed``; a list gives the seeds explicitly.
+    shards : Partition or int, default=None
+        Train where the data lives: each member is fitted on each shard of a
+        :func:`~daskcollab.partition` of ``X, y`` (an int ``n``: ``n`` IID
+        shards), named ``name-shard<k>``. Each shard is put on one worker and
+        the fits that read it run there; only the fitted models travel.
+        ``FitResult.shard_workers`` says which worker held which shard.
     retries : int, default=0
         How many times Dask may retry a failed fit (for workers that die).
     on_error : {"raise", "warn", "skip"}, default="raise"
@@ -137,64 +175,124 @@ def fit_parallel(
     members = replicate_seeds(name_members(estimators), seeds)
     X, y, _ = check_training_data(X, y)
     _check_options(retries, on_error, progress, compute)
-    jobs = [FitJob(name, est) for name, est in members]
+    shards = resolve_shards(shards, X, y)
+    if shards is None:
+        jobs = [FitJob(name, est) for name, est in members]
+    else:
+        if not compute:
+            raise ValueError("compute=False builds one graph over all of X; it does not take shards.")
+        jobs = shard_jobs(members, shards.n_shards)
     if not compute:
         X_lazy, y_lazy = lazy_inputs(X, y)
         return [(job.name, delayed_fit(job, X_lazy, y_lazy)) for job in jobs]
-    return fit_jobs(jobs, X, y, client=client, retries=retries, on_error=on_error, progress=progress)
+    return fit_jobs(jobs, X, y, client=client, shards=shards, retries=retries, on_error=on_error, progress=progress)
 
 
-def fit_jobs(jobs, X, y, *, client=None, retries=0, on_error="raise", progress=None):
+def shard_jobs(members, n_shards):
+    """One fit of each member on each shard, named ``<member>-shard<k>``."""
+    return [FitJob(f"{name}-shard{k}", clone(est), shard=k) for name, est in members for k in range(n_shards)]
+
+
+def fit_jobs(jobs, X, y, *, client=None, shards=None, retries=0, on_error="raise", progress=None):
     """Run ``jobs`` as one wave of tasks over data placed once; return a FitResult.
 
-    ``X`` and ``y`` must already have passed ``check_training_data``.
+    ``X`` and ``y`` must already have passed ``check_training_data``. With
+    ``shards`` (a :class:`~daskcollab.Partition`) each shard of ``X, y`` is
+    put on one worker and every job runs where its shard is.
     """
     with _client_or_temporary(client) as active:
-        return _run_wave(active, jobs, X, y, retries, on_error, progress)
+        return _run_wave(active, jobs, X, y, shards, retries, on_error, progress)
 
 
-def _run_wave(client, jobs, X, y, retries, on_error, progress):
+def _run_wave(client, jobs, X, y, shards, retries, on_error, progress):
     shape = tuple(getattr(X, "shape", ()))
     started = time.perf_counter()
-    X_future, y_future = place_on_cluster(client, X, y)
-    futures = {}
+    if shards is None:
+        placed = [(*place_on_cluster(client, X, y), None)]
+    else:
+        placed = place_shards(client, shards.split(X, y))
+    futures, models = {}, {}
+    fits = _longest_first([job for job in jobs if isinstance(job, FitJob)], shape)
+    evaluations = [job for job in jobs if isinstance(job, EvalJob)]
     try:
         with distributed.get_task_stream(client=client) as stream:
-            for rank, job in enumerate(_longest_first(jobs, shape)):
-                function, args = fit_call(job, X_future, y_future, packed=True)
+            for rank, job in enumerate(fits + evaluations):
+                X_future, y_future, worker = placed[job.shard or 0]
+                model = models.get(getattr(job, "model_of", None))
+                function, args = fit_call(job, X_future, y_future, packed=True, model=model)
+                pinned = dict(workers=[worker], allow_other_workers=False) if worker else {}
                 future = client.submit(
-                    function, *args, key=_task_key(job), retries=retries, pure=False, priority=len(jobs) - rank
+                    function,
+                    *args,
+                    key=_task_key(job),
+                    retries=retries,
+                    pure=False,
+                    priority=len(jobs) - rank,
+                    **pinned,
                 )
                 futures[future] = job
+                if isinstance(job, FitJob) and job.kind == "fit":
+                    models[job.name] = future
             outcomes, failures, transfer = _collect(client, futures, on_error, progress)
         wall = time.perf_counter() - started
     finally:
-        _release(client, [X_future, y_future, *futures])
+        _release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f)] + list(futures))
     timings = _timings_from_stream(stream.data, {f.key: job for f, job in futures.items()}, jobs)
-    by_name = {(job.name, job.kind): job for job in jobs}
+    by_name = {(job.name, job.kind): job for job in fits}
     for timing in timings:
         key = timing.name, timing.kind
-        _LAST_DURATION[_duration_key(by_name[key], shape)] = timing.seconds + transfer.get(key, 0.0)
+        if key in by_name:
+            _LAST_DURATION[_duration_key(by_name[key], shape)] = timing.seconds + transfer.get(key, 0.0)
     done = [(job, outcomes[job.name, job.kind]) for job in jobs if (job.name, job.kind) in outcomes]
+    fit_done = [(job, out) for job, out in done if isinstance(job, FitJob)]
     fitted = [
-        (job.name, out if job.kind == "fit" else out[0]) for job, out in done if job.kind == "fit" or job.keep_model
+        (job.name, out if job.kind == "fit" else out[0]) for job, out in fit_done if job.kind == "fit" or job.keep_model
     ]
-    scores = {job.name: out[1] if job.keep_model else out for job, out in done if job.kind == "score"}
     return FitResult(
         estimators=fitted,
-        scores=scores,
+        scores={job.name: out[1] if job.keep_model else out for job, out in fit_done if job.kind == "score"},
+        evaluations={(job.name, job.output, job.shard): out for job, out in done if isinstance(job, EvalJob)},
         timings=timings,
         failures=failures,
         wall_time=wall,
         n_workers=len(client.scheduler_info(n_workers=-1)["workers"]),
+        member_shards={job.name: job.shard for job in fits if job.shard is not None},
+        shard_workers=[worker for _, _, worker in placed] if shards is not None else [],
+        metadata=run_metadata(client, fits, shards),
     )
 
 
-def fit_call(job, X, y, packed=False):
-    """The one place that says what a fit task runs: ``(function, args)`` for ``job``.
+def run_metadata(client, jobs, shards):
+    """What it takes to reproduce a run: seeds, library versions, workers, partition hash."""
+    import sklearn
 
-    ``packed`` fits return the model pickled (see ``fit_member_packed``).
+    import daskcollab
+
+    return dict(
+        seeds={job.name: job.estimator.get_params(deep=False).get("random_state") for job in jobs},
+        versions=dict(
+            python=platform.python_version(),
+            daskcollab=daskcollab.__version__,
+            scikit_learn=sklearn.__version__,
+            numpy=np.__version__,
+            dask=dask.__version__,
+            distributed=distributed.__version__,
+        ),
+        n_workers=len(client.scheduler_info(n_workers=-1)["workers"]),
+        partition=None if shards is None else dict(hash=shards.hash, scheme=shards.scheme, **shards.params),
+    )
+
+
+def fit_call(job, X, y, packed=False, model=None):
+    """The one place that says what a task runs: ``(function, args)`` for ``job``.
+
+    ``packed`` fits return the model pickled (see ``fit_member_packed``);
+    ``model`` is the packed fitted model (or its future) an ``EvalJob`` uses.
     """
+    if isinstance(job, EvalJob):
+        if job.output == "oof_proba":
+            return out_of_fold_proba, (job.estimator, X, y, job.classes, job.folds, job.random_state)
+        return evaluate_member, (model, X, y, job.output, job.classes)
     if job.kind == "fit":
         return (fit_member_packed if packed else fit_member), (job.estimator, X, y, job.rows)
     return fit_and_score_member, (job.estimator, X, y, job.rows, job.score_rows, job.metric, job.keep_model)
@@ -228,17 +326,19 @@ def _collect(client, futures, on_error, progress):
             if on_error == "raise":
                 client.cancel(list(futures))
                 raise _name_member_in(error, job.name)
-            failures.append(MemberFailure(job.name, type(error).__name__, str(error)))
-            if on_error == "warn":
+            repeated = any(failure.name == job.name for failure in failures)  # an evaluation of a failed fit
+            if not repeated:
+                failures.append(MemberFailure(job.name, type(error).__name__, str(error)))
+            if on_error == "warn" and not repeated:
                 warnings.warn(
                     f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=4
                 )
         else:
             received = time.perf_counter()
             value = future.result()
-            if job.kind == "fit":
+            if isinstance(job, FitJob) and job.kind == "fit":
                 value = pickle.loads(value)
-            elif job.keep_model:
+            elif isinstance(job, FitJob) and job.keep_model:
                 value = (pickle.loads(value[0]), value[1])
             outcomes[job.name, job.kind] = value
             transfer[job.name, job.kind] = time.perf_counter() - received
@@ -313,7 +413,10 @@ def _duration_key(job, shape):
 
 
 def _task_key(job):
-    # key_split() turns "fit-rf-1-<hex>" into the dashboard group "fit-rf".
+    # key_split() turns "fit-rf-1-<hex>" into the dashboard group "fit-rf",
+    # and "accuracy-rf-shard0-on-shard1-<hex>" into "accuracy-rf".
+    if isinstance(job, EvalJob):
+        return f"{job.output.replace('_', '-')}-{job.name}-on-shard{job.shard}-{uuid.uuid4().hex[:12]}"
     return f"{job.kind}-{job.name}-{uuid.uuid4().hex[:12]}"
 
 

@@ -10,13 +10,14 @@ cluster into one future each and never gathered on the client.
 from __future__ import annotations
 
 import math
+import uuid
 
 import dask
 import numpy as np
 from dask.base import is_dask_collection
 from sklearn.utils import column_or_1d
 
-__all__ = ["check_training_data", "place_on_cluster", "lazy_inputs"]
+__all__ = ["check_training_data", "place_on_cluster", "place_shards", "lazy_inputs"]
 
 
 def check_training_data(X, y):
@@ -65,6 +66,38 @@ def place_on_cluster(client, *data):
         else:
             futures.append(client.scatter(item, hash=False))
     return futures
+
+
+def place_shards(client, shards):
+    """Put each shard ``(X_k, y_k)`` on one worker; return ``[(X_future, y_future, worker), ...]``.
+
+    Shards go to workers largest first, each to the worker holding the fewest
+    rows so far. Every task that reads a shard is then pinned to its worker
+    (see ``dispatch``), so the shard is never copied to another one. Keys are
+    named ``shard-data-<k>-X-...`` for the dashboard.
+    """
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    if not workers:
+        raise RuntimeError("the cluster has no workers to hold the shards.")
+    sizes = [_length(X_k) or 0 for X_k, _ in shards]
+    load = dict.fromkeys(workers, 0)
+    owner = [None] * len(shards)
+    for k in sorted(range(len(shards)), key=lambda k: -sizes[k]):
+        owner[k] = min(workers, key=lambda w: (load[w], workers.index(w)))
+        load[owner[k]] += max(sizes[k], 1)
+    placed = []
+    for k, (X_k, y_k) in enumerate(shards):
+        suffix = uuid.uuid4().hex[:12]
+        parts = []
+        for label, item in (("X", X_k), ("y", y_k)):
+            key = f"shard-data-{k}-{label}-{suffix}"
+            if is_dask_collection(item):
+                [future] = client.compute([item], workers=[owner[k]], allow_other_workers=False)
+            else:
+                future = client.scatter({key: item}, workers=[owner[k]], hash=False)[key]
+            parts.append(future)
+        placed.append((*parts, owner[k]))
+    return placed
 
 
 def lazy_inputs(*data):

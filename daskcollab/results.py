@@ -51,6 +51,16 @@ class FitResult:
         Seconds from placing the data to the last fitted member on the client.
     n_workers : int
         Workers in the cluster during the fit.
+    evaluations : dict of (str, str, int) to float or ndarray
+        What was measured on shards: ``(member, output, shard)`` to a score
+        or a probability matrix (see ``dispatch.EvalJob``).
+    member_shards : dict of str to int
+        The shard each member was trained on (sharded fits only).
+    shard_workers : list of str
+        The worker that held each shard, and ran every task that read it.
+    metadata : dict
+        What it takes to reproduce the fit: each member's ``random_state``,
+        library versions, worker count, and the partition's hash and scheme.
     """
 
     estimators: list
@@ -59,6 +69,10 @@ class FitResult:
     scores: dict = field(default_factory=dict)
     wall_time: float = float("nan")
     n_workers: int = 0
+    evaluations: dict = field(default_factory=dict)
+    member_shards: dict = field(default_factory=dict)
+    shard_workers: list = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
 
     @property
     def named_estimators(self) -> dict[str, Any]:
@@ -66,12 +80,15 @@ class FitResult:
         return dict(self.estimators)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per member task: name, kind, estimator, worker, start, stop, seconds, status.
+        """One row per member task: name, kind, estimator, (shard,) worker, start, stop, seconds, status.
 
         ``start`` and ``stop`` are seconds since the first task started.
         """
         classes = {name: type(est).__name__ for name, est in self.estimators}
-        rows = [dict(t._asdict(), estimator=classes.get(t.name, ""), status="ok") for t in self.timings]
+        rows = [
+            dict(t._asdict(), estimator=classes.get(t.name, ""), shard=self.member_shards.get(t.name), status="ok")
+            for t in self.timings
+        ]
         rows += [
             dict(
                 name=f.name,
@@ -81,11 +98,14 @@ class FitResult:
                 start=float("nan"),
                 stop=float("nan"),
                 seconds=float("nan"),
+                shard=self.member_shards.get(f.name),
                 status=f"failed: {f.error}: {f.message}",
             )
             for f in self.failures
         ]
         columns = ["name", "kind", "estimator", "worker", "start", "stop", "seconds", "status"]
+        if self.member_shards:
+            columns.insert(4, "shard")
         frame = pd.DataFrame(rows, columns=columns)
         if len(frame) and frame["start"].notna().any():
             origin = frame["start"].min()

@@ -20,9 +20,21 @@ from dataclasses import dataclass
 
 import cloudpickle
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.base import clone
+from sklearn.model_selection import KFold, train_test_split
 
-__all__ = ["Holdout", "fit_member", "fit_member_packed", "fit_and_score_member", "pack", "take_rows"]
+from daskcollab.combine import align_proba
+
+__all__ = [
+    "Holdout",
+    "fit_member",
+    "fit_member_packed",
+    "fit_and_score_member",
+    "evaluate_member",
+    "out_of_fold_proba",
+    "pack",
+    "take_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -46,11 +58,15 @@ class Holdout:
 
     def select(self, y):
         rows = np.arange(len(y))
+        labels = np.asarray(y)
+        # A shard can hold a class only once; stratifying is then impossible,
+        # and the split falls back to a plain shuffle.
+        stratify = self.stratify and np.unique(labels, return_counts=True)[1].min() >= 2
         train, validation = train_test_split(
             rows,
             test_size=self.size,
             random_state=self.random_state,
-            stratify=np.asarray(y) if self.stratify else None,
+            stratify=labels if stratify else None,
         )
         return train if self.part == "train" else validation
 
@@ -107,6 +123,50 @@ def fit_member_packed(estimator, X, y, rows=None):
     return pack(fit_member(estimator, X, y, rows))
 
 
+def _score(model, X, y, metric):
+    predicted = np.asarray(model.predict(X))
+    truth = np.asarray(y)
+    return float(np.mean((predicted - truth) ** 2)) if metric == "mse" else float(np.mean(predicted == truth))
+
+
+def aligned_proba(model, X, classes):
+    """``model.predict_proba(X)`` with one column per class of ``classes`` (0 for classes it never saw)."""
+    return align_proba(model.predict_proba(X), model.classes_, classes)
+
+
+def evaluate_member(packed_model, X, y, output, classes=None):
+    """Evaluate a :func:`pack`-ed fitted model on the data held here.
+
+    ``output`` is ``"accuracy"`` or ``"mse"`` (a float), or ``"proba"``: the
+    probabilities, one column per class of ``classes``, as float32 to halve
+    what travels back.
+    """
+    model = pickle.loads(packed_model)
+    X = aligned(X)
+    if output == "proba":
+        return aligned_proba(model, X, classes).astype(np.float32)
+    return _score(model, X, aligned(y), output)
+
+
+def out_of_fold_proba(estimator, X, y, classes, folds, random_state):
+    """Probabilities for every row here from copies of ``estimator`` that never saw that row.
+
+    The rows are cut into ``folds`` shuffled folds; each fold is predicted by
+    a copy fitted on the others and aligned to ``classes`` (a fold's training
+    part may miss a class). Plain, not stratified, folds: a shard may hold a
+    class fewer times than there are folds.
+    """
+    X, y = aligned(X), aligned(y)
+    out = np.zeros((len(y), len(classes)), dtype=np.float32)
+    n_folds = min(folds, len(y))
+    if n_folds < 2:
+        return out + np.float32(1.0 / len(classes))  # one row: nothing to learn from, say so evenly
+    for train, test in KFold(n_folds, shuffle=True, random_state=random_state).split(np.zeros((len(y), 1))):
+        model = clone(estimator).fit(take_rows(X, train), take_rows(y, train))
+        out[test] = aligned_proba(model, take_rows(X, test), classes)
+    return out
+
+
 def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accuracy", keep_model=False):
     """Fit on ``train_rows`` and return the score on ``test_rows``.
 
@@ -119,7 +179,5 @@ def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accurac
     X, y = aligned(X), aligned(y)
     model = fit_member(estimator, X, y, train_rows)
     test_rows = _resolve(test_rows, y)
-    predicted = np.asarray(model.predict(take_rows(X, test_rows)))
-    truth = np.asarray(take_rows(y, test_rows))
-    score = float(np.mean((predicted - truth) ** 2)) if metric == "mse" else float(np.mean(predicted == truth))
+    score = _score(model, take_rows(X, test_rows), take_rows(y, test_rows), metric)
     return (pack(model), score) if keep_model else score

@@ -32,15 +32,27 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
         ``"hard"``: weighted vote of predicted labels; ties go to the class
         first in ``classes_``; ``predict_proba`` gives the weighted vote
         fractions.
-    weights : array-like, {"accuracy", "logodds"} or None, default=None
+    weights : array-like, {"accuracy", "logodds", "n_samples", "cross_eval"} or None, default=None
         ``None``: equal weights. An array: one non-negative weight per member
-        (or per seeded replica), not all zero. ``"accuracy"``: each member's
-        accuracy on a stratified validation split. ``"logodds"``:
+        (or per seeded replica or shard), not all zero. ``"accuracy"``: each
+        member's accuracy on a stratified validation split (with shards: of
+        its own shard, drawn on the shard's worker). ``"logodds"``:
         ``log(p (L-1) / (1-p))``, the Nitzan-Paroush weight for independent
         voters, with ``p`` clipped away from 0 and 1 and worse-than-chance
-        members given weight 0.
+        members given weight 0. ``"n_samples"``: the share ``n_k / n`` of the
+        rows its shard holds (equal without shards). ``"cross_eval"``: its
+        accuracy on the other shards' data, averaged with their sizes as
+        weights, measured on those shards' workers (the model travels, the
+        data stays; a member is never scored on its own shard); needs at
+        least 2 shards.
     seeds : int, list of int or None, default=None
         Replicate each member over these seeds (see ``fit_parallel``).
+    shards : int, Partition or None, default=None
+        Train where the data lives: fit each member on each shard of a
+        :func:`~daskcollab.partition` of the training data (an int ``n``:
+        ``n`` IID shards), each shard on one worker, members named
+        ``name-shard<k>``. Every member still votes over the global classes:
+        a shard model that never saw a class gives it probability 0.
     validation_size : float, default=0.2
         Fraction of rows held out to score members when weights are learned.
     refit : bool, default=True
@@ -62,7 +74,13 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
     weights_ : ndarray of shape (n_members,)
         The weight of each member.
     member_scores_ : ndarray of shape (n_members,)
-        Validation accuracy of each member (only when weights are learned).
+        Validation accuracy of each member (only when weights are learned
+        from scores; with ``"cross_eval"``, the mean over the other shards).
+    cross_scores_ : ndarray of shape (n_members, n_shards)
+        With ``weights="cross_eval"``: each member's accuracy on each shard,
+        NaN on its own.
+    shards_ : Partition or None
+        The shards the members were trained on.
     classes_ : ndarray
         The class labels, sorted as ``np.unique`` sorts them.
     n_features_in_ : int
@@ -92,7 +110,7 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
     _parameter_constraints = {
         **WeightedCommittee._parameter_constraints,
         "voting": [StrOptions({"soft", "hard"})],
-        "weights": ["array-like", StrOptions({"accuracy", "logodds"}), None],
+        "weights": ["array-like", StrOptions({"accuracy", "logodds", "n_samples", "cross_eval"}), None],
     }
 
     def __init__(
@@ -102,6 +120,7 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
         voting="soft",
         weights=None,
         seeds=None,
+        shards=None,
         validation_size=0.2,
         refit=True,
         random_state=None,
@@ -111,6 +130,7 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
         self.voting = voting
         self.weights = weights
         self.seeds = seeds
+        self.shards = shards
         self.validation_size = validation_size
         self.refit = refit
         self.random_state = random_state
@@ -268,16 +288,26 @@ class WeightedVotingRegressor(RegressorMixin, WeightedCommittee):
 
     _parameter_constraints = {
         **WeightedCommittee._parameter_constraints,
-        "weights": ["array-like", StrOptions({"inverse_mse"}), None],
+        "weights": ["array-like", StrOptions({"inverse_mse", "n_samples", "cross_eval"}), None],
     }
     _metric = "mse"
 
     def __init__(
-        self, estimators, *, weights=None, seeds=None, validation_size=0.2, refit=True, random_state=None, progress=None
+        self,
+        estimators,
+        *,
+        weights=None,
+        seeds=None,
+        shards=None,
+        validation_size=0.2,
+        refit=True,
+        random_state=None,
+        progress=None,
     ):
         self.estimators = estimators
         self.weights = weights
         self.seeds = seeds
+        self.shards = shards
         self.validation_size = validation_size
         self.refit = refit
         self.random_state = random_state
