@@ -210,7 +210,7 @@ def _run_wave(client, jobs, X, y, shards, retries, on_error, progress):
     if shards is None:
         placed = [(*place_on_cluster(client, X, y), None)]
     else:
-        placed = place_shards(client, shards.split(X, y))
+        placed = place_shards(client, shards.split(X, y), shards.sizes)
     futures, models = {}, {}
     fits = _longest_first([job for job in jobs if isinstance(job, FitJob)], shape)
     evaluations = [job for job in jobs if isinstance(job, EvalJob)]

@@ -68,8 +68,8 @@ def place_on_cluster(client, *data):
     return futures
 
 
-def place_shards(client, shards):
-    """Put each shard ``(X_k, y_k)`` on one worker; return ``[(X_future, y_future, worker), ...]``.
+def place_shards(client, shards, sizes):
+    """Put each shard ``(X_k, y_k)`` of ``sizes[k]`` rows on one worker; return ``[(X_future, y_future, worker), ...]``.
 
     Shards go to workers largest first, each to the worker holding the fewest
     rows so far. Every task that reads a shard is then pinned to its worker
@@ -79,12 +79,11 @@ def place_shards(client, shards):
     workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
     if not workers:
         raise RuntimeError("the cluster has no workers to hold the shards.")
-    sizes = [_length(X_k) or 0 for X_k, _ in shards]
     load = dict.fromkeys(workers, 0)
     owner = [None] * len(shards)
     for k in sorted(range(len(shards)), key=lambda k: -sizes[k]):
         owner[k] = min(workers, key=lambda w: (load[w], workers.index(w)))
-        load[owner[k]] += max(sizes[k], 1)
+        load[owner[k]] += sizes[k]
     placed = []
     for k, (X_k, y_k) in enumerate(shards):
         suffix = uuid.uuid4().hex[:12]

@@ -77,6 +77,8 @@ def take_rows(data, rows):
         return data
     if hasattr(data, "iloc"):
         return data.iloc[rows]
+    if hasattr(data, "tocsr"):  # COO and DIA sparse formats cannot select rows; CSR can (tocsr() of CSR is free)
+        return data.tocsr()[rows]
     return data[rows]
 
 
