@@ -5,6 +5,9 @@ The public API is what this module exports; everything else is internal.
 
 from daskcollab.cluster import start_cluster
 from daskcollab.dispatch import fit_parallel
+from daskcollab.distill import distill
+from daskcollab.diversity import diversity
+from daskcollab.fedavg import FedAvgResult, fedavg
 from daskcollab.measure import compare_accuracy
 from daskcollab.partition import Partition, partition
 from daskcollab.plotting import plot_accuracy, plot_task_stream
@@ -23,6 +26,10 @@ __all__ = [
     "StackingClassifier",
     "partition",
     "Partition",
+    "fedavg",
+    "FedAvgResult",
+    "distill",
+    "diversity",
     "compare_accuracy",
     "plot_accuracy",
     "plot_task_stream",

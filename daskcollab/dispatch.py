@@ -200,7 +200,7 @@ def fit_jobs(jobs, X, y, *, client=None, shards=None, retries=0, on_error="raise
     ``shards`` (a :class:`~daskcollab.Partition`) each shard of ``X, y`` is
     put on one worker and every job runs where its shard is.
     """
-    with _client_or_temporary(client) as active:
+    with client_or_temporary(client) as active:
         return _run_wave(active, jobs, X, y, shards, retries, on_error, progress)
 
 
@@ -236,7 +236,7 @@ def _run_wave(client, jobs, X, y, shards, retries, on_error, progress):
             outcomes, failures, transfer = _collect(client, futures, on_error, progress)
         wall = time.perf_counter() - started
     finally:
-        _release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f)] + list(futures))
+        release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f)] + list(futures))
     timings = _timings_from_stream(stream.data, {f.key: job for f, job in futures.items()}, jobs)
     by_name = {(job.name, job.kind): job for job in fits}
     for timing in timings:
@@ -346,7 +346,7 @@ def _collect(client, futures, on_error, progress):
     return outcomes, failures, transfer
 
 
-def _release(client, futures):
+def release(client, futures):
     """Release ``futures`` on the scheduler, and return once they are gone.
 
     ``Client.cancel`` only queues a message; waiting for the scheduler to
@@ -432,7 +432,7 @@ def _check_options(retries, on_error, progress, compute):
 
 
 @contextlib.contextmanager
-def _client_or_temporary(client):
+def client_or_temporary(client):
     """The given client, the current default client, or a temporary local one."""
     if client is not None:
         if not isinstance(client, distributed.Client):

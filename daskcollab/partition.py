@@ -52,6 +52,51 @@ class Partition:
         self.classes = classes
         self._counts = counts  # (n_shards, n_classes) rows per shard and class
 
+    @classmethod
+    def from_shards(cls, shards):
+        """A partition of data that arrives already split: one ``(X_k, y_k)`` per site.
+
+        The shards are kept in the order given (shard ``k`` is the ``k``-th
+        pair) and must have the same features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = Partition.from_shards([(np.zeros((3, 2)), [0, 0, 1]), (np.ones((2, 2)), [1, 1])])
+        >>> p.sizes.tolist(), p.classes.tolist()
+        ([3, 2], [0, 1])
+        """
+        pairs = list(shards)
+        if not pairs:
+            raise ValueError("shards is empty; give at least one (X, y) pair.")
+        checked = []
+        for k, pair in enumerate(pairs):
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise TypeError(f"shards[{k}] must be an (X, y) pair, got {type(pair).__name__}.")
+            if is_dask_collection(pair[0]) or is_dask_collection(pair[1]):
+                raise TypeError(f"shards[{k}] is a dask collection; use partition(X, y) on dask data instead.")
+            X_k, y_k, _ = check_training_data(*pair)
+            checked.append((X_k, np.asarray(y_k) if not hasattr(y_k, "iloc") else y_k))
+        widths = [X_k.shape[1] for X_k, _ in checked]
+        if len(set(widths)) > 1:
+            raise ValueError(
+                f"shards have different feature counts: {dict(enumerate(widths))}; every shard needs the same features."
+            )
+        frames = hasattr(checked[0][0], "iloc")
+        X = (
+            pd.concat([X_k for X_k, _ in checked], ignore_index=True)
+            if frames
+            else np.concatenate([X_k for X_k, _ in checked])
+        )
+        y = (
+            pd.concat([y_k for _, y_k in checked], ignore_index=True)
+            if hasattr(checked[0][1], "iloc")
+            else np.concatenate([y_k for _, y_k in checked])
+        )
+        ends = np.cumsum([len(y_k) for _, y_k in checked])
+        indices = [np.arange(end - len(y_k), end) for end, (_, y_k) in zip(ends, checked)]
+        return _in_memory_partition(X, y, indices, "given", {})
+
     @property
     def n_shards(self) -> int:
         return self._counts.shape[0]
@@ -241,14 +286,19 @@ def partition(X, y, n_shards=None, *, scheme="iid", alpha=0.5, classes_per_shard
     else:
         shards = _pathological(codes, len(classes), n_shards, classes_per_shard, rng)
         params = dict(classes_per_shard=classes_per_shard, seed=seed)
-    indices = [np.sort(rows) for rows in shards]
-    counts = np.stack([np.bincount(codes[rows], minlength=len(classes)) for rows in indices])
-    small = np.flatnonzero(counts.sum(axis=1) < min_size)
+    result = _in_memory_partition(X, y, [np.sort(rows) for rows in shards], scheme, params)
+    small = np.flatnonzero(result.sizes < min_size)
     if len(small):
         raise ValueError(
             f"scheme={scheme!r} left shards {small.tolist()} with fewer than min_size={min_size} rows "
-            f"(sizes {counts.sum(axis=1).tolist()}); use fewer shards or more classes_per_shard."
+            f"(sizes {result.sizes.tolist()}); use fewer shards or more classes_per_shard."
         )
+    return result
+
+
+def _in_memory_partition(X, y, indices, scheme, params):
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    counts = np.stack([np.bincount(codes[rows], minlength=len(classes)) for rows in indices])
     return Partition(X, y, indices, scheme, params, classes, counts)
 
 

@@ -16,10 +16,15 @@ __all__ = ["predict_with"]
 
 
 def predict_block(model, block, method):
-    """Run ``method`` ("predict" or "predict_proba") of ``model`` on one in-memory block."""
+    """Run ``method`` ("predict" or "predict_proba") of ``model`` on one in-memory block.
+
+    Our ensembles compute on in-memory blocks through ``_predict_block`` and
+    ``_proba_block``; any other fitted estimator (a teacher in ``distill``)
+    through its own methods.
+    """
     if method == "predict_proba":
-        return model._proba_block(block)
-    return model._predict_block(block)
+        return model._proba_block(block) if hasattr(model, "_proba_block") else model.predict_proba(block)
+    return model._predict_block(block) if hasattr(model, "_predict_block") else model.predict(block)
 
 
 def predict_with(model, X, method):

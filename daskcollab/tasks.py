@@ -15,12 +15,15 @@ array([1])
 
 from __future__ import annotations
 
+import copy
 import pickle
+import warnings
 from dataclasses import dataclass
 
 import cloudpickle
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, train_test_split
 
 from daskcollab.combine import align_proba
@@ -32,6 +35,7 @@ __all__ = [
     "fit_and_score_member",
     "evaluate_member",
     "out_of_fold_proba",
+    "local_update",
     "pack",
     "take_rows",
 ]
@@ -167,6 +171,35 @@ def out_of_fold_proba(estimator, X, y, classes, folds, random_state):
         model = clone(estimator).fit(take_rows(X, train), take_rows(y, train))
         out[test] = aligned_proba(model, take_rows(X, test), classes)
     return out
+
+
+def local_update(model, X, y, classes, epochs):
+    """One federated round on the data held here: ``model`` trained further on ``X, y``.
+
+    ``model`` is the global model (unfitted in round 0). ``partial_fit``
+    models take ``epochs`` passes with the global ``classes``; warm-started
+    models (LogisticRegression) take at most ``epochs`` solver iterations
+    from the global coefficients, with a zero-weight row for each class the
+    shard lacks, so their coefficients keep one row per global class.
+    """
+    model = copy.deepcopy(model)
+    X, y = aligned(X), np.asarray(aligned(y))
+    if hasattr(model, "partial_fit"):
+        for _ in range(epochs):
+            model.partial_fit(X, y, classes=classes)
+        return model
+    missing = np.setdiff1d(classes, y)
+    weight = np.ones(len(y))
+    if len(missing):
+        X = np.vstack([np.asarray(X), np.zeros((len(missing), X.shape[1]))])
+        y = np.concatenate([y, missing])
+        weight = np.concatenate([weight, np.zeros(len(missing))])
+    model.set_params(warm_start=True, max_iter=epochs)
+    with warnings.catch_warnings():
+        # A few iterations per round are the point of federated averaging,
+        # not a failure to converge.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, sample_weight=weight)
 
 
 def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accuracy", keep_model=False):
