@@ -35,8 +35,8 @@ class Partition:
         Row positions of each shard, sorted; ``None`` for a dask collection,
         whose shards are its blocks.
     scheme : str
-        How the rows were assigned ("iid", "dirichlet", "pathological" or
-        "blocks").
+        How the rows were assigned: "iid", "dirichlet", "pathological",
+        "blocks" (a dask collection's blocks) or "given" (``from_shards``).
     params : dict
         The arguments that made the partition (``alpha``, ``seed``...).
     classes : ndarray

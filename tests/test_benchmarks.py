@@ -44,3 +44,24 @@ def test_overheads_benchmark_quick_mode_prints_its_three_measurements():
     for line in ("1. LogisticRegression on a worker", "2. a 5-tree ExtraTrees", "3. one wave of the committee"):
         assert line in result.stdout
     assert "start_cluster()" in result.stdout and "distributed's defaults" in result.stdout
+
+
+@pytest.mark.processes
+def test_collab_accuracy_benchmark_quick_mode_prints_every_setting(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "collab_accuracy.py"),
+            "--quick",
+            "--json",
+            str(tmp_path / "c.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    for method in ("soft vote", "hard vote", "cross_eval", "stacking", "fedavg", "distilled"):
+        assert method in result.stdout
+    table = json.loads((tmp_path / "c.json").read_text())["table"]
+    assert all(" ± " in row["accuracy"] and " ± " in row["central"] for row in table)
