@@ -140,6 +140,7 @@ class WeightedCommittee(Committee):
             )
         jobs = self._jobs(fits, shards, y)
         result = fit_jobs(jobs, X, y, shards=shards, progress=self.progress)
+        result.metadata["random_state"] = self.random_state  # seeds the validation split / folds
         self.fit_result_ = result
         self.estimators_ = [est for _, est in result.estimators]
         self.named_estimators_ = Bunch(**dict(result.estimators))

@@ -150,6 +150,7 @@ class StackingClassifier(ClassifierMixin, Committee):
         n_shards = 1 if shards is None else shards.n_shards
         evaluations = [self._probability_job(job, k, seed) for job in fits for k in range(n_shards)]
         result = fit_jobs(fits + evaluations, X, y, shards=shards, progress=self.progress)
+        result.metadata["random_state"] = self.random_state  # seeds the validation split / folds
         self.fit_result_ = result
         self.estimators_ = [est for _, est in result.estimators]
         self.named_estimators_ = Bunch(**dict(result.estimators))

@@ -73,6 +73,9 @@ def test_metadata_records_seeds_versions_workers_and_partition(client):
     assert set(meta["versions"]) >= {"daskcollab", "scikit_learn", "numpy", "dask", "distributed", "python"}
     unsharded = dc.fit_parallel([GaussianNB()], X_DIGITS, Y_DIGITS, client=client).metadata
     assert unsharded["partition"] is None
+    model = dc.StackingClassifier([GaussianNB()], shards=p, random_state=5).fit(X_DIGITS, Y_DIGITS)
+    assert model.fit_result_.metadata["random_state"] == 5
+    assert model.fit_result_.metadata["partition"]["hash"] == p.hash
 
 
 def test_shard_models_vote_over_the_global_classes_with_string_labels(client):
