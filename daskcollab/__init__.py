@@ -8,9 +8,9 @@ from daskcollab.dispatch import fit_parallel
 from daskcollab.distill import distill
 from daskcollab.diversity import diversity
 from daskcollab.fedavg import FedAvgResult, fedavg
-from daskcollab.measure import compare_accuracy
+from daskcollab.measure import SpeedupResult, compare_accuracy, measure_speedup
 from daskcollab.partition import Partition, partition
-from daskcollab.plotting import plot_accuracy, plot_task_stream
+from daskcollab.plotting import plot_accuracy, plot_shards, plot_speedup, plot_task_stream, plot_weights
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
 from daskcollab.stacking import StackingClassifier
 from daskcollab.voting import WeightedVotingClassifier, WeightedVotingRegressor
@@ -33,5 +33,10 @@ __all__ = [
     "compare_accuracy",
     "plot_accuracy",
     "plot_task_stream",
+    "plot_speedup",
+    "plot_weights",
+    "plot_shards",
+    "measure_speedup",
+    "SpeedupResult",
 ]
 __version__ = "0.1.0"
