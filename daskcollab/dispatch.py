@@ -31,7 +31,14 @@ from daskcollab.members import name_members, replicate_seeds
 from daskcollab.partition import resolve_shards
 from daskcollab.placement import check_training_data, lazy_inputs, place_on_cluster, place_shards
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
-from daskcollab.tasks import evaluate_member, fit_and_score_member, fit_member, fit_member_packed, out_of_fold_proba
+from daskcollab.tasks import (
+    evaluate_member,
+    fit_and_score_member,
+    fit_batch,
+    fit_member,
+    fit_member_packed,
+    out_of_fold_proba,
+)
 
 __all__ = ["fit_parallel", "FitJob", "EvalJob", "fit_jobs"]
 
@@ -43,6 +50,11 @@ ON_ERROR = ("raise", "warn", "skip")
 # start the longest first: a member with a big model (a forest) then ships it
 # while others still compute, instead of at the very end.
 _LAST_DURATION: dict[tuple, float] = {}
+
+# Fits shorter than this are batched when there are more than
+# TASKS_PER_THREAD fits per worker thread (see plan_tasks).
+BATCH_BELOW_S = 0.05
+TASKS_PER_THREAD = 4
 
 
 @dataclass
@@ -212,32 +224,41 @@ def _run_wave(client, jobs, X, y, shards, retries, on_error, progress):
     else:
         placed = place_shards(client, shards.split(X, y), shards.sizes)
     futures, models = {}, {}
-    fits = _longest_first([job for job in jobs if isinstance(job, FitJob)], shape)
+    fits = [job for job in jobs if isinstance(job, FitJob)]
     evaluations = [job for job in jobs if isinstance(job, EvalJob)]
+    # Evaluations need each model as a future of its own, so only waves
+    # without them batch their fits.
+    tasks = plan_tasks(fits, shape, 0 if evaluations else _total_threads(client)) + [[job] for job in evaluations]
     try:
         with distributed.get_task_stream(client=client) as stream:
-            for rank, job in enumerate(fits + evaluations):
+            for rank, batch in enumerate(tasks):
+                job = batch[0]
                 X_future, y_future, worker = placed[job.shard or 0]
-                model = models.get(getattr(job, "model_of", None))
-                function, args = fit_call(job, X_future, y_future, packed=True, model=model)
                 pinned = dict(workers=[worker], allow_other_workers=False) if worker else {}
+                if len(batch) == 1:
+                    model = models.get(getattr(job, "model_of", None))
+                    function, args = fit_call(job, X_future, y_future, packed=True, model=model)
+                    task_retries = retries
+                else:
+                    calls = [fit_call(member, X_future, y_future) for member in batch]
+                    function, args, task_retries = fit_batch, (calls, retries + 1), 0
                 future = client.submit(
                     function,
                     *args,
-                    key=_task_key(job),
-                    retries=retries,
+                    key=_task_key(job, len(batch)),
+                    retries=task_retries,
                     pure=False,
-                    priority=len(jobs) - rank,
+                    priority=len(tasks) - rank,
                     **pinned,
                 )
-                futures[future] = job
-                if isinstance(job, FitJob) and job.kind == "fit":
+                futures[future] = batch
+                if len(batch) == 1 and isinstance(job, FitJob) and job.kind == "fit":
                     models[job.name] = future
-            outcomes, failures, transfer = _collect(client, futures, on_error, progress)
+            outcomes, failures, transfer, batch_times = _collect(client, futures, on_error, progress)
         wall = time.perf_counter() - started
     finally:
         release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f)] + list(futures))
-    timings = _timings_from_stream(stream.data, {f.key: job for f, job in futures.items()}, jobs)
+    timings = _timings_from_stream(stream.data, {f.key: batch for f, batch in futures.items()}, jobs, batch_times)
     by_name = {(job.name, job.kind): job for job in fits}
     for timing in timings:
         key = timing.name, timing.kind
@@ -259,7 +280,40 @@ def _run_wave(client, jobs, X, y, shards, retries, on_error, progress):
         member_shards={job.name: job.shard for job in fits if job.shard is not None},
         shard_workers=[worker for _, _, worker in placed] if shards is not None else [],
         metadata=run_metadata(client, fits, shards),
+        n_tasks=len(tasks),
     )
+
+
+def plan_tasks(fits, shape, n_threads):
+    """Group fit jobs into tasks: ``[[job], [job, job, ...], ...]``, longest first.
+
+    Dask spends roughly a millisecond on each task, so a fit of a few
+    milliseconds (a depth-3 tree on iris) would cost more to schedule than to
+    run. With more jobs than ``TASKS_PER_THREAD`` per worker thread, the
+    jobs whose last fit here took under ``BATCH_BELOW_S`` seconds (or that
+    were never timed) are dealt round-robin, longest first, into batches of
+    about equal work, ``TASKS_PER_THREAD`` per thread, and a batch never
+    mixes shards. Longer fits keep a task of their own. ``n_threads=0``
+    turns batching off.
+    """
+    ordered = _longest_first(fits, shape)
+    if not n_threads or len(ordered) <= TASKS_PER_THREAD * n_threads:
+        return [[job] for job in ordered]
+    durations = [_last_duration(job, shape) for job in ordered]
+    alone = [[job] for job, seconds in zip(ordered, durations) if seconds >= BATCH_BELOW_S]
+    small = [job for job, seconds in zip(ordered, durations) if seconds < BATCH_BELOW_S]
+    by_shard = {}
+    for job in small:
+        by_shard.setdefault(job.shard, []).append(job)
+    batches = []
+    for group in by_shard.values():
+        n_batches = max(1, min(len(group), round(TASKS_PER_THREAD * n_threads * len(group) / len(small))))
+        batches += [group[i::n_batches] for i in range(n_batches)]
+    return alone + batches
+
+
+def _total_threads(client):
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info(n_workers=-1)["workers"].values())
 
 
 def run_metadata(client, jobs, shards):
@@ -269,7 +323,7 @@ def run_metadata(client, jobs, shards):
     import daskcollab
 
     return dict(
-        seeds={job.name: job.estimator.get_params(deep=False).get("random_state") for job in jobs},
+        seeds={job.name: vars(job.estimator).get("random_state") for job in jobs},
         versions=dict(
             python=platform.python_version(),
             daskcollab=daskcollab.__version__,
@@ -305,10 +359,11 @@ def delayed_fit(job, X, y):
 
 
 def _collect(client, futures, on_error, progress):
-    """Wait for all futures, handling failures as ``on_error`` says.
+    """Wait for all tasks, handling failures as ``on_error`` says.
 
-    Returns the results and failures, and the seconds each result took to
-    arrive once its task had finished.
+    Returns the results and failures by ``(member, kind)``, the seconds each
+    result took to arrive once its task had finished, and the worker-clock
+    ``(start, stop)`` of each member fitted inside a batch.
 
     Each result is gathered as soon as its task finishes, so fitted models
     travel back while the other members are still fitting and only the last
@@ -316,34 +371,51 @@ def _collect(client, futures, on_error, progress):
     than with ``as_completed(with_results=True)`` means an error while
     receiving a model is raised to the caller instead of stalling the loop.
     """
-    outcomes, failures, transfer, done = {}, [], {}, 0
+    outcomes, failures, transfer, batch_times = {}, [], {}, {}
+    total, done = sum(len(batch) for batch in futures.values()), 0
     notify = _progress_reporter(progress, futures)
+
+    def fail(job, error):
+        if on_error == "raise":
+            client.cancel(list(futures))
+            raise _name_member_in(error, job.name)
+        if any(failure.name == job.name for failure in failures):
+            return  # an evaluation of a member whose fit already failed
+        failures.append(MemberFailure(job.name, type(error).__name__, str(error)))
+        if on_error == "warn":
+            warnings.warn(f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=5)
+
     for future in as_completed(list(futures)):
-        job = futures[future]
-        done += 1
+        batch = futures[future]
         if future.status == "error":
-            error = future.exception()
-            if on_error == "raise":
-                client.cancel(list(futures))
-                raise _name_member_in(error, job.name)
-            repeated = any(failure.name == job.name for failure in failures)  # an evaluation of a failed fit
-            if not repeated:
-                failures.append(MemberFailure(job.name, type(error).__name__, str(error)))
-            if on_error == "warn" and not repeated:
-                warnings.warn(
-                    f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=4
-                )
-        else:
-            received = time.perf_counter()
-            value = future.result()
-            if isinstance(job, FitJob) and job.kind == "fit":
-                value = pickle.loads(value)
-            elif isinstance(job, FitJob) and job.keep_model:
-                value = (pickle.loads(value[0]), value[1])
-            outcomes[job.name, job.kind] = value
-            transfer[job.name, job.kind] = time.perf_counter() - received
-        notify(job.name, done, len(futures))
-    return outcomes, failures, transfer
+            for job in batch:
+                fail(job, future.exception())
+                done += 1
+                notify(job.name, done, total)
+            continue
+        received = time.perf_counter()
+        value = future.result()
+        # A batch comes back as one pickled list of plain results.
+        results = pickle.loads(value) if len(batch) > 1 else [(value, None, None, None)]
+        for job, (result, error, start, stop) in zip(batch, results):
+            done += 1
+            if error is not None:
+                fail(job, error)
+            else:
+                outcomes[job.name, job.kind] = _unpacked(job, result) if len(batch) == 1 else result
+                transfer[job.name, job.kind] = time.perf_counter() - received
+                if start is not None:
+                    batch_times[job.name, job.kind] = (start, stop)
+            notify(job.name, done, total)
+    return outcomes, failures, transfer, batch_times
+
+
+def _unpacked(job, value):
+    if isinstance(job, FitJob) and job.kind == "fit":
+        return pickle.loads(value)
+    if isinstance(job, FitJob) and job.keep_model:
+        return pickle.loads(value[0]), value[1]
+    return value
 
 
 def release(client, futures):
@@ -389,32 +461,60 @@ def _progress_reporter(progress, futures):
     return lambda *args: None
 
 
-def _timings_from_stream(records, jobs_by_key, jobs):
+def _timings_from_stream(records, batches_by_key, jobs, batch_times):
     timings = []
     for record in records:
-        job = jobs_by_key.get(record.get("key"))
-        if job is None or record.get("status", "OK") != "OK":
+        batch = batches_by_key.get(record.get("key"))
+        if batch is None or record.get("status", "OK") != "OK":
             continue
         for startstop in record.get("startstops", ()):
-            if startstop.get("action") == "compute":
-                start, stop = startstop["start"], startstop["stop"]
+            if startstop.get("action") != "compute":
+                continue
+            if len(batch) == 1:
+                job, start, stop = batch[0], startstop["start"], startstop["stop"]
                 timings.append(MemberTiming(job.name, job.kind, record.get("worker"), start, stop, stop - start))
+                continue
+            for job in batch:  # a batch: each member's own times, measured inside the task
+                if (job.name, job.kind) in batch_times:
+                    start, stop = batch_times[job.name, job.kind]
+                    timings.append(MemberTiming(job.name, job.kind, record.get("worker"), start, stop, stop - start))
     order = {(job.name, job.kind): i for i, job in enumerate(jobs)}
     return sorted(timings, key=lambda t: order[t.name, t.kind])
 
 
 def _longest_first(jobs, shape):
     """Order jobs by their last measured duration, longest first (stable)."""
-    return sorted(jobs, key=lambda job: -_LAST_DURATION.get(_duration_key(job, shape), 0.0))
+    return sorted(jobs, key=lambda job: -_last_duration(job, shape))
+
+
+def _last_duration(job, shape):
+    return _LAST_DURATION.get(_duration_key(job, shape), 0.0)
 
 
 def _duration_key(job, shape):
-    return (job.kind, dask.base.tokenize(type(job.estimator).__qualname__, job.estimator.get_params(deep=False)), shape)
+    """What a fit's duration depends on: the kind, the estimator's class and parameters, the data's shape.
+
+    ``random_state`` is left out, so seeded replicas share one entry. The
+    parameters are read from the estimator's attributes (scikit-learn stores
+    each ``__init__`` argument under its own name), because ``get_params``
+    inspects the signature on every call: 500 tiny members spent more time
+    there than fitting.
+    """
+    estimator = job.estimator
+    params = sorted(
+        (k, repr(v))
+        for k, v in vars(estimator).items()
+        if not (k.startswith("_") or k.endswith("_") or k == "random_state")
+    )
+    return (job.kind, type(estimator).__qualname__, hash(tuple(params)), shape)
 
 
-def _task_key(job):
+def _task_key(job, n_members=1):
     # key_split() turns "fit-rf-1-<hex>" into the dashboard group "fit-rf",
-    # and "accuracy-rf-shard0-on-shard1-<hex>" into "accuracy-rf".
+    # "accuracy-rf-shard0-on-shard1-<hex>" into "accuracy-rf", and
+    # "fit-batch-tree-7-and-62-more-<hex>" into "fit-batch-tree".
+    if n_members > 1:
+        return f"{job.kind}-batch-{job.name}-and-{n_members - 1}-more-{uuid.uuid4().hex[:12]}"
     if isinstance(job, EvalJob):
         return f"{job.output.replace('_', '-')}-{job.name}-on-shard{job.shard}-{uuid.uuid4().hex[:12]}"
     return f"{job.kind}-{job.name}-{uuid.uuid4().hex[:12]}"

@@ -61,6 +61,9 @@ class FitResult:
     metadata : dict
         What it takes to reproduce the fit: each member's ``random_state``,
         library versions, worker count, and the partition's hash and scheme.
+    n_tasks : int
+        Dask tasks the fit took: fewer than members when tiny fits were
+        batched.
     """
 
     estimators: list
@@ -73,6 +76,7 @@ class FitResult:
     member_shards: dict = field(default_factory=dict)
     shard_workers: list = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
+    n_tasks: int = 0
 
     @property
     def named_estimators(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ __all__ = [
     "evaluate_member",
     "out_of_fold_proba",
     "local_update",
+    "fit_batch",
     "pack",
     "take_rows",
 ]
@@ -200,6 +202,26 @@ def local_update(model, X, y, classes, epochs):
         # not a failure to converge.
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(X, y, sample_weight=weight)
+
+
+def fit_batch(calls, attempts):
+    """Run several small ``(function, args)`` calls in one task, each tried up to ``attempts`` times.
+
+    Returns ``[(result, error, start, stop), ...]``, :func:`pack`-ed as one
+    frame: one member's failure is its own, not the batch's; ``start`` and
+    ``stop`` are this worker's clock, as in the scheduler's task stream.
+    """
+    out = []
+    for function, args in calls:
+        start = time.time()
+        for attempt in range(attempts):
+            try:
+                out.append((function(*args), None, start, time.time()))
+                break
+            except Exception as error:
+                if attempt == attempts - 1:
+                    out.append((None, error, start, time.time()))
+    return pack(out)
 
 
 def fit_and_score_member(estimator, X, y, train_rows, test_rows, metric="accuracy", keep_model=False):

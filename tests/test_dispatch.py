@@ -227,3 +227,63 @@ def test_nothing_sent_notices_a_task(client):
     with pytest.raises(AssertionError, match="work reached the scheduler"):
         with NothingSent(client):
             client.submit(sum, [1, 2], key="sum-probe").result()
+
+
+def test_many_tiny_fits_are_batched_into_a_few_tasks(client, iris):
+    X, y = iris
+    seen = []
+    with get_task_stream(client=client) as stream:
+        result = dc.fit_parallel(
+            [("tree", DecisionTreeClassifier(max_depth=3))],
+            X,
+            y,
+            seeds=100,
+            client=client,
+            progress=lambda name, done, total: seen.append(done),
+        )
+    assert [name for name, _ in result.estimators] == [f"tree-{s}" for s in range(100)]
+    assert [est.random_state for _, est in result.estimators] == list(range(100))
+    assert result.n_tasks == 8  # 4 per worker thread
+    keys = [str(r["key"]) for r in stream.data]
+    assert len(keys) == 8 and all(k.startswith("fit-batch-tree-") for k in keys)
+    assert len(result.timings) == 100 and {t.worker for t in result.timings} <= set(client.scheduler_info()["workers"])
+    assert all(t.seconds >= 0 for t in result.timings)
+    assert seen == list(range(1, 101))
+
+
+def test_plan_tasks_keeps_long_fits_alone_and_never_mixes_shards():
+    from daskcollab.dispatch import _LAST_DURATION, FitJob, _duration_key, plan_tasks
+
+    shape = (7, 7)
+    slow = FitJob("slow", LogisticRegression(C=123.0))
+    _LAST_DURATION[_duration_key(slow, shape)] = 1.0
+    tiny = [FitJob(f"t{i}", DecisionTreeClassifier(max_depth=2), shard=i % 2) for i in range(40)]
+    tasks = plan_tasks([*tiny, slow], shape, n_threads=2)
+    assert tasks[0] == [slow]
+    assert sorted(job.name for task in tasks for job in task) == sorted(["slow", *(j.name for j in tiny)])
+    assert all(len({job.shard for job in task}) == 1 for task in tasks)
+    assert len(tasks) == 1 + 8
+    assert plan_tasks(tiny, shape, n_threads=0) == [[job] for job in tiny]
+    assert len(plan_tasks(tiny[:8], shape, n_threads=2)) == 8  # few jobs: one task each
+
+
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_a_failing_member_inside_a_batch_fails_alone(client, iris, on_error):
+    X, y = iris
+    members = [("tree", DecisionTreeClassifier(max_depth=2)), ("bad", FailingClassifier())]
+    many = [(f"{n}-{i}", e) for i in range(10) for n, e in members[:1]] + [members[1]]
+    if on_error == "raise":
+        with pytest.raises(RuntimeError, match="fitting member 'bad' failed"):
+            dc.fit_parallel(many, X, y, client=client, on_error=on_error)
+        return
+    result = dc.fit_parallel(many, X, y, client=client, on_error=on_error)
+    assert result.n_tasks < len(many)
+    assert len(result.estimators) == 10 and [f.name for f in result.failures] == ["bad"]
+
+
+def test_retries_rerun_a_failed_fit_inside_a_batch(client, iris, tmp_path):
+    X, y = iris
+    flaky = FailingClassifier(flag_file=str(tmp_path / "failed-once"))
+    members = [(f"tree-{i}", DecisionTreeClassifier(max_depth=2)) for i in range(12)] + [("flaky", flaky)]
+    result = dc.fit_parallel(members, X, y, client=client, retries=1)
+    assert result.n_tasks < len(members) and "flaky" in result.named_estimators
