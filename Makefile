@@ -29,7 +29,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/committee.py
+	$(BIN)/daskcollab bench
 
 clean:
 	rm -rf $(VENV) daskcollab-results .pytest_cache

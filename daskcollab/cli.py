@@ -82,6 +82,23 @@ def build_parser():
     )
     demo.add_argument("--random-state", type=int, default=0, help="seed of the train/test split (default: 0)")
     demo.add_argument("--no-serial", action="store_true", help="skip the serial run (then no speedup is reported)")
+    bench = commands.add_parser(
+        "bench",
+        help="measure daskcollab against the serial loop, scikit-learn, joblib-dask and dask-ml",
+        description=(
+            "The peer benchmark (daskcollab/bench.py): committee speedups, dask-ml's blockwise ensemble, "
+            "tiny fits, overheads and the speedup curve. Prints the tables and writes peers.json, "
+            "peers.png and speedup.png into --out. Takes several minutes; --quick takes seconds."
+        ),
+    )
+    bench.add_argument("--quick", action="store_true", help="small data and few fits: a smoke run")
+    bench.add_argument("--repeats", type=_positive_int, default=3, help="timed rounds per method (default: 3)")
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=Path("daskcollab-results"),
+        help="folder for peers.json, peers.png and speedup.png (default: ./daskcollab-results)",
+    )
     return parser
 
 
@@ -209,14 +226,19 @@ def _save(ax, path):
 def main(argv=None):
     """Entry point of the ``daskcollab`` command."""
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        try:
+    try:
+        if args.command == "demo":
             return run_demo(args)
-        except KeyboardInterrupt:
-            return 130
-        except OSError as error:
-            print(f"daskcollab: error: {error}", file=sys.stderr)
-            return 1
+        if args.command == "bench":
+            from daskcollab.bench import run_bench
+
+            run_bench(quick=args.quick, repeats=args.repeats, out=args.out)
+            return 0
+    except KeyboardInterrupt:
+        return 130
+    except OSError as error:
+        print(f"daskcollab: error: {error}", file=sys.stderr)
+        return 1
     return 2
 
 

@@ -256,6 +256,8 @@ def _run_wave(client, jobs, X, y, shards, retries, on_error, progress):
                     models[job.name] = future
             outcomes, failures, transfer, batch_times = _collect(client, futures, on_error, progress)
         wall = time.perf_counter() - started
+        data_keys = [f.key for X_f, y_f, _ in placed for f in (X_f, y_f)]
+        data_bytes = client.run_on_scheduler(_bytes_held, keys=data_keys)
     finally:
         release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f)] + list(futures))
     timings = _timings_from_stream(stream.data, {f.key: batch for f, batch in futures.items()}, jobs, batch_times)
@@ -281,7 +283,14 @@ def _run_wave(client, jobs, X, y, shards, retries, on_error, progress):
         shard_workers=[worker for _, _, worker in placed] if shards is not None else [],
         metadata=run_metadata(client, fits, shards),
         n_tasks=len(tasks),
+        data_bytes=data_bytes,
     )
+
+
+def _bytes_held(keys, dask_scheduler=None):
+    """Bytes of ``keys`` summed over every worker holding a copy (scheduler side)."""
+    tasks = (dask_scheduler.tasks.get(key) for key in keys)
+    return int(sum(ts.nbytes * len(ts.who_has) for ts in tasks if ts is not None and ts.nbytes > 0))
 
 
 def plan_tasks(fits, shape, n_threads):

@@ -64,6 +64,10 @@ class FitResult:
     n_tasks : int
         Dask tasks the fit took: fewer than members when tiny fits were
         batched.
+    data_bytes : int
+        Bytes of training data the workers held for this fit, every copy
+        counted (data placed once and copied to a second worker counts
+        twice), as the scheduler saw it when the last member finished.
     """
 
     estimators: list
@@ -77,6 +81,7 @@ class FitResult:
     shard_workers: list = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
     n_tasks: int = 0
+    data_bytes: int = 0
 
     @property
     def named_estimators(self) -> dict[str, Any]:

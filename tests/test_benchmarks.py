@@ -9,27 +9,34 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.processes
-def test_committee_benchmark_quick_mode_prints_its_table(tmp_path):
+def test_peer_benchmark_quick_mode_prints_every_section_and_writes_its_files(tmp_path):
     result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "committee.py"),
-            "--quick",
-            "--repeats",
-            "1",
-            "--json",
-            str(tmp_path / "out.json"),
-        ],
+        [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--repeats", "1", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    for method in ("serial loop", "loky", "joblib-dask", "daskcollab fit_parallel", "start_cluster()"):
-        assert method in result.stdout
-    rows = json.loads((tmp_path / "out.json").read_text())["rows"]
-    assert {row["method"] for row in rows} >= {"serial loop", "daskcollab fit_parallel"}
-    assert all(row["median_s"] > 0 for row in rows)
+    for text in (
+        "serial loop",
+        "loky",
+        "joblib-dask",
+        "daskcollab fit_parallel",
+        "start_cluster()",
+        "dask-ml BlockwiseVotingClassifier",
+        "string labels",
+        "tiny fits",
+        "per no-op task",
+        "Karp-Flatt",
+        "Amdahl fit",
+    ):
+        assert text in result.stdout, text
+    report = json.loads((tmp_path / "peers.json").read_text())
+    methods = {row["method"] for row in report["rows"]}
+    assert {"serial loop", "daskcollab fit_parallel"} <= methods
+    assert all(row["median_s"] > 0 for row in report["rows"] if "median_s" in row)
+    assert report["profile"]["data_bytes"] > 0 and report["speedup"]["table"][0]["workers"] == 1
+    assert (tmp_path / "peers.png").stat().st_size > 0 and (tmp_path / "speedup.png").stat().st_size > 0
 
 
 @pytest.mark.processes

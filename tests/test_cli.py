@@ -60,6 +60,8 @@ def test_help_documents_every_option(capsys):
         (["demo", "--workers", "0"], "expected a positive integer, got '0'"),
         (["demo", "--test-size", "2"], "expected a number between 0 and 1, got '2'"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (["bench", "--repeats", "0"], "expected a positive integer, got '0'"),
+        (["bench", "--fast"], "unrecognized arguments: --fast"),
         ([], "required: command"),
     ],
 )
@@ -70,6 +72,15 @@ def test_bad_arguments_exit_non_zero_with_one_line(argv, message, capsys):
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_bench_help_documents_its_options(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--quick", "--repeats", "--out", "dask-ml", "peers.json"):
+        assert option in text
 
 
 def test_demo_committee_has_the_classic_mlp_over_seeds():
