@@ -27,13 +27,13 @@ import warnings
 import cloudpickle
 import numpy as np
 import psutil
-from committee import committee, data
 from distributed import Client, LocalCluster, wait
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
 import daskcollab as dc
+from daskcollab.bench import committee, committee_data
 from daskcollab.tasks import aligned
 
 
@@ -141,7 +141,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small data and forests, for a smoke test")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*Maximum iterations")
-    X, y = data(args.quick)
+    X, y, _, _ = committee_data(args.quick)
     alignment(X, y, args.repeats)
     model_transfer(X, y, 5 if args.quick else 60, args.repeats)
     worker_settings(committee(args.quick), X, y, args.repeats)
