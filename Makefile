@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench lab clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("daskcollab needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -22,6 +22,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	touch $(VENV)/.installed $@
+
 demo: $(VENV)/.installed
 	$(BIN)/daskcollab demo
 
@@ -30,6 +34,10 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/daskcollab bench
+
+# JupyterLab on the notebooks, from the same .venv (the Dask dashboard link is printed in each notebook).
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) daskcollab-results .pytest_cache

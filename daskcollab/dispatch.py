@@ -461,13 +461,23 @@ def _progress_reporter(progress, futures):
     if progress and distributed.utils.is_kernel() and importlib.util.find_spec("ipywidgets"):
         distributed.progress(list(futures), notebook=True)  # a live widget in Jupyter
         return lambda *args: None
-    if progress:
+    if progress and sys.stderr.isatty():
+        return _text_bar
+    if progress:  # a log file or a captured stream: one line per member, no carriage returns
 
         def report(name, done, total):
             print(f"[daskcollab] fitted {done}/{total}: {name}", file=sys.stderr, flush=True)
 
         return report
     return lambda *args: None
+
+
+def _text_bar(name, done, total, width=30):
+    """One terminal line, redrawn in place as members finish."""
+    filled = round(width * done / max(total, 1))
+    end = "\n" if done == total else ""
+    line = f"\r[daskcollab] [{'#' * filled}{'-' * (width - filled)}] fitted {done}/{total}: {name}"
+    print(f"{line:<100}", end=end, file=sys.stderr, flush=True)
 
 
 def _timings_from_stream(records, batches_by_key, jobs, batch_times):

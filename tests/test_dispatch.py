@@ -287,3 +287,14 @@ def test_retries_rerun_a_failed_fit_inside_a_batch(client, iris, tmp_path):
     members = [(f"tree-{i}", DecisionTreeClassifier(max_depth=2)) for i in range(12)] + [("flaky", flaky)]
     result = dc.fit_parallel(members, X, y, client=client, retries=1)
     assert result.n_tasks < len(members) and "flaky" in result.named_estimators
+
+
+def test_progress_in_a_terminal_is_one_redrawn_bar(capsys):
+    from daskcollab.dispatch import _text_bar
+
+    for done in (1, 2):
+        _text_bar(f"tree-{done}", done, 2)
+    err = capsys.readouterr().err
+    assert err.count("\r") == 2 and err.endswith("\n") and err.count("\n") == 1
+    assert "[###############---------------] fitted 1/2: tree-1" in err
+    assert "fitted 2/2: tree-2" in err
