@@ -17,7 +17,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from daskcollab.combine import weights_from_scores
-from daskcollab.dispatch import EvalJob, FitJob, fit_jobs, shard_jobs
+from daskcollab.dispatch import fit_jobs
+from daskcollab.jobs import EvalJob, FitJob, shard_jobs
 from daskcollab.members import name_members, replicate_seeds
 from daskcollab.partition import Partition, resolve_shards
 from daskcollab.placement import check_training_data

@@ -19,10 +19,12 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.linear_model._base import LinearClassifierMixin
 
-from daskcollab.dispatch import FitJob, client_or_temporary, release, run_metadata
+from daskcollab.dispatch import client_or_temporary
+from daskcollab.jobs import FitJob
 from daskcollab.partition import Partition
 from daskcollab.placement import place_shards
 from daskcollab.tasks import local_update
+from daskcollab.waves import release, run_metadata
 
 __all__ = ["fedavg", "FedAvgResult"]
 

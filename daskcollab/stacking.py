@@ -23,7 +23,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from daskcollab.combine import align_proba
 from daskcollab.committee import Committee
-from daskcollab.dispatch import EvalJob, FitJob, fit_jobs, shard_jobs
+from daskcollab.dispatch import fit_jobs
+from daskcollab.jobs import EvalJob, FitJob, shard_jobs
 from daskcollab.members import name_members, replicate_seeds
 from daskcollab.partition import Partition, resolve_shards
 from daskcollab.placement import check_training_data

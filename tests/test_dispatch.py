@@ -252,7 +252,8 @@ def test_many_tiny_fits_are_batched_into_a_few_tasks(client, iris):
 
 
 def test_plan_tasks_keeps_long_fits_alone_and_never_mixes_shards():
-    from daskcollab.dispatch import _LAST_DURATION, FitJob, _duration_key, plan_tasks
+    from daskcollab.jobs import FitJob
+    from daskcollab.waves import _LAST_DURATION, _duration_key, plan_tasks
 
     shape = (7, 7)
     slow = FitJob("slow", LogisticRegression(C=123.0))
@@ -290,7 +291,7 @@ def test_retries_rerun_a_failed_fit_inside_a_batch(client, iris, tmp_path):
 
 
 def test_progress_in_a_terminal_is_one_redrawn_bar(capsys):
-    from daskcollab.dispatch import _text_bar
+    from daskcollab.waves import _text_bar
 
     for done in (1, 2):
         _text_bar(f"tree-{done}", done, 2)

@@ -1,0 +1,333 @@
+"""Run jobs as waves of Dask tasks: place the data, submit, collect, time, recover.
+
+The one place that submits fit tasks and gathers their results. A wave puts
+the training data on the cluster once (or each shard on one worker), submits
+one task per job (tiny fits batched), gathers each result as soon as it is
+ready, reads the timings from the scheduler's task stream, and releases
+everything before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import pickle
+import platform
+import sys
+import time
+import warnings
+
+import dask
+import distributed
+import numpy as np
+from distributed import as_completed
+
+from daskcollab.jobs import EvalJob, FitJob, fit_call, task_key
+from daskcollab.placement import place_on_cluster, place_shards
+from daskcollab.results import FitResult, MemberFailure, MemberTiming
+from daskcollab.tasks import fit_batch
+
+__all__ = ["run_wave", "plan_tasks", "release", "run_metadata"]
+
+# Seconds from start to "fitted model on the client" (compute plus the
+# transfer of the fitted model) that each member took the last time it was
+# fitted in this process, keyed by (member token, data shape).  Used only to
+# start the longest first: a member with a big model (a forest) then ships it
+# while others still compute, instead of at the very end.
+_LAST_DURATION: dict[tuple, float] = {}
+
+# Fits shorter than this are batched when there are more than
+# TASKS_PER_THREAD fits per worker thread (see plan_tasks).
+BATCH_BELOW_S = 0.05
+TASKS_PER_THREAD = 4
+
+
+def run_wave(client, jobs, X, y, shards, retries, on_error, progress):
+    shape = tuple(getattr(X, "shape", ()))
+    started = time.perf_counter()
+    if shards is None:
+        placed = [(*place_on_cluster(client, X, y), None)]
+    else:
+        placed = place_shards(client, shards.split(X, y), shards.sizes)
+    futures, models = {}, {}
+    fits = [job for job in jobs if isinstance(job, FitJob)]
+    evaluations = [job for job in jobs if isinstance(job, EvalJob)]
+    # Evaluations need each model as a future of its own, so only waves
+    # without them batch their fits.
+    tasks = plan_tasks(fits, shape, 0 if evaluations else _total_threads(client)) + [[job] for job in evaluations]
+    try:
+        with distributed.get_task_stream(client=client) as stream:
+            for rank, batch in enumerate(tasks):
+                job = batch[0]
+                X_future, y_future, worker = placed[job.shard or 0]
+                pinned = dict(workers=[worker], allow_other_workers=False) if worker else {}
+                if len(batch) == 1:
+                    model = models.get(getattr(job, "model_of", None))
+                    function, args = fit_call(job, X_future, y_future, packed=True, model=model)
+                    task_retries = retries
+                else:
+                    calls = [fit_call(member, X_future, y_future) for member in batch]
+                    function, args, task_retries = fit_batch, (calls, retries + 1), 0
+                future = client.submit(
+                    function,
+                    *args,
+                    key=task_key(job, len(batch)),
+                    retries=task_retries,
+                    pure=False,
+                    priority=len(tasks) - rank,
+                    **pinned,
+                )
+                futures[future] = batch
+                if len(batch) == 1 and isinstance(job, FitJob) and job.kind == "fit":
+                    models[job.name] = future
+            outcomes, failures, transfer, batch_times = _collect(client, futures, on_error, progress)
+        wall = time.perf_counter() - started
+        data_keys = [f.key for X_f, y_f, _ in placed for f in (X_f, y_f)]
+        data_bytes = client.run_on_scheduler(_bytes_held, keys=data_keys)
+    finally:
+        release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f)] + list(futures))
+    timings = _timings_from_stream(stream.data, {f.key: batch for f, batch in futures.items()}, jobs, batch_times)
+    by_name = {(job.name, job.kind): job for job in fits}
+    for timing in timings:
+        key = timing.name, timing.kind
+        if key in by_name:
+            _LAST_DURATION[_duration_key(by_name[key], shape)] = timing.seconds + transfer.get(key, 0.0)
+    done = [(job, outcomes[job.name, job.kind]) for job in jobs if (job.name, job.kind) in outcomes]
+    fit_done = [(job, out) for job, out in done if isinstance(job, FitJob)]
+    fitted = [
+        (job.name, out if job.kind == "fit" else out[0]) for job, out in fit_done if job.kind == "fit" or job.keep_model
+    ]
+    return FitResult(
+        estimators=fitted,
+        scores={job.name: out[1] if job.keep_model else out for job, out in fit_done if job.kind == "score"},
+        evaluations={(job.name, job.output, job.shard): out for job, out in done if isinstance(job, EvalJob)},
+        timings=timings,
+        failures=failures,
+        wall_time=wall,
+        n_workers=len(client.scheduler_info(n_workers=-1)["workers"]),
+        member_shards={job.name: job.shard for job in fits if job.shard is not None},
+        shard_workers=[worker for _, _, worker in placed] if shards is not None else [],
+        metadata=run_metadata(client, fits, shards),
+        n_tasks=len(tasks),
+        data_bytes=data_bytes,
+    )
+
+
+def _bytes_held(keys, dask_scheduler=None):
+    """Bytes of ``keys`` summed over every worker holding a copy (scheduler side)."""
+    tasks = (dask_scheduler.tasks.get(key) for key in keys)
+    return int(sum(ts.nbytes * len(ts.who_has) for ts in tasks if ts is not None and ts.nbytes > 0))
+
+
+def plan_tasks(fits, shape, n_threads):
+    """Group fit jobs into tasks: ``[[job], [job, job, ...], ...]``, longest first.
+
+    Dask spends roughly a millisecond on each task, so a fit of a few
+    milliseconds (a depth-3 tree on iris) would cost more to schedule than to
+    run. With more jobs than ``TASKS_PER_THREAD`` per worker thread, the
+    jobs whose last fit here took under ``BATCH_BELOW_S`` seconds (or that
+    were never timed) are dealt round-robin, longest first, into batches of
+    about equal work, ``TASKS_PER_THREAD`` per thread, and a batch never
+    mixes shards. Longer fits keep a task of their own. ``n_threads=0``
+    turns batching off.
+    """
+    ordered = _longest_first(fits, shape)
+    if not n_threads or len(ordered) <= TASKS_PER_THREAD * n_threads:
+        return [[job] for job in ordered]
+    durations = [_last_duration(job, shape) for job in ordered]
+    alone = [[job] for job, seconds in zip(ordered, durations) if seconds >= BATCH_BELOW_S]
+    small = [job for job, seconds in zip(ordered, durations) if seconds < BATCH_BELOW_S]
+    by_shard = {}
+    for job in small:
+        by_shard.setdefault(job.shard, []).append(job)
+    batches = []
+    for group in by_shard.values():
+        n_batches = max(1, min(len(group), round(TASKS_PER_THREAD * n_threads * len(group) / len(small))))
+        batches += [group[i::n_batches] for i in range(n_batches)]
+    return alone + batches
+
+
+def _total_threads(client):
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info(n_workers=-1)["workers"].values())
+
+
+def run_metadata(client, jobs, shards):
+    """What it takes to reproduce a run: seeds, library versions, workers, partition hash."""
+    import sklearn
+
+    import daskcollab
+
+    return dict(
+        seeds={job.name: vars(job.estimator).get("random_state") for job in jobs},
+        versions=dict(
+            python=platform.python_version(),
+            daskcollab=daskcollab.__version__,
+            scikit_learn=sklearn.__version__,
+            numpy=np.__version__,
+            dask=dask.__version__,
+            distributed=distributed.__version__,
+        ),
+        n_workers=len(client.scheduler_info(n_workers=-1)["workers"]),
+        partition=None if shards is None else dict(hash=shards.hash, scheme=shards.scheme, **shards.params),
+    )
+
+
+def _collect(client, futures, on_error, progress):
+    """Wait for all tasks, handling failures as ``on_error`` says.
+
+    Returns the results and failures by ``(member, kind)``, the seconds each
+    result took to arrive once its task had finished, and the worker-clock
+    ``(start, stop)`` of each member fitted inside a batch.
+
+    Each result is gathered as soon as its task finishes, so fitted models
+    travel back while the other members are still fitting and only the last
+    transfer is on the critical path. Gathering here, one at a time, rather
+    than with ``as_completed(with_results=True)`` means an error while
+    receiving a model is raised to the caller instead of stalling the loop.
+    """
+    outcomes, failures, transfer, batch_times = {}, [], {}, {}
+    total, done = sum(len(batch) for batch in futures.values()), 0
+    notify = _progress_reporter(progress, futures)
+
+    def fail(job, error):
+        if on_error == "raise":
+            client.cancel(list(futures))
+            raise _name_member_in(error, job.name)
+        if any(failure.name == job.name for failure in failures):
+            return  # an evaluation of a member whose fit already failed
+        failures.append(MemberFailure(job.name, type(error).__name__, str(error)))
+        if on_error == "warn":
+            warnings.warn(f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=5)
+
+    for future in as_completed(list(futures)):
+        batch = futures[future]
+        if future.status == "error":
+            for job in batch:
+                fail(job, future.exception())
+                done += 1
+                notify(job.name, done, total)
+            continue
+        received = time.perf_counter()
+        value = future.result()
+        # A batch comes back as one pickled list of plain results.
+        results = pickle.loads(value) if len(batch) > 1 else [(value, None, None, None)]
+        for job, (result, error, start, stop) in zip(batch, results):
+            done += 1
+            if error is not None:
+                fail(job, error)
+            else:
+                outcomes[job.name, job.kind] = _unpacked(job, result) if len(batch) == 1 else result
+                transfer[job.name, job.kind] = time.perf_counter() - received
+                if start is not None:
+                    batch_times[job.name, job.kind] = (start, stop)
+            notify(job.name, done, total)
+    return outcomes, failures, transfer, batch_times
+
+
+def _unpacked(job, value):
+    if isinstance(job, FitJob) and job.kind == "fit":
+        return pickle.loads(value)
+    if isinstance(job, FitJob) and job.keep_model:
+        return pickle.loads(value[0]), value[1]
+    return value
+
+
+def release(client, futures):
+    """Release ``futures`` on the scheduler, and return once they are gone.
+
+    ``Client.cancel`` only queues a message; waiting for the scheduler to
+    drop the keys makes "nothing is left behind when the call returns" true.
+    """
+    keys = [f.key for f in futures]
+    client.cancel(futures)
+    client.run_on_scheduler(_wait_until_forgotten, keys=keys)
+
+
+async def _wait_until_forgotten(keys, timeout=10.0, dask_scheduler=None):
+    deadline = time.monotonic() + timeout
+    while any(key in dask_scheduler.tasks for key in keys) and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+
+
+def _name_member_in(error, name):
+    """The member's error, with its name in the message where possible."""
+    try:
+        named = type(error)(f"fitting member {name!r} failed: {error}")
+    except Exception:
+        error.add_note(f"raised while fitting member {name!r}")
+        return error
+    named.__cause__ = error
+    return named
+
+
+def _progress_reporter(progress, futures):
+    if callable(progress):
+        return progress
+    if progress and distributed.utils.is_kernel() and importlib.util.find_spec("ipywidgets"):
+        distributed.progress(list(futures), notebook=True)  # a live widget in Jupyter
+        return lambda *args: None
+    if progress and sys.stderr.isatty():
+        return _text_bar
+    if progress:  # a log file or a captured stream: one line per member, no carriage returns
+
+        def report(name, done, total):
+            print(f"[daskcollab] fitted {done}/{total}: {name}", file=sys.stderr, flush=True)
+
+        return report
+    return lambda *args: None
+
+
+def _text_bar(name, done, total, width=30):
+    """One terminal line, redrawn in place as members finish."""
+    filled = round(width * done / max(total, 1))
+    end = "\n" if done == total else ""
+    line = f"\r[daskcollab] [{'#' * filled}{'-' * (width - filled)}] fitted {done}/{total}: {name}"
+    print(f"{line:<100}", end=end, file=sys.stderr, flush=True)
+
+
+def _timings_from_stream(records, batches_by_key, jobs, batch_times):
+    timings = []
+    for record in records:
+        batch = batches_by_key.get(record.get("key"))
+        if batch is None or record.get("status", "OK") != "OK":
+            continue
+        for startstop in record.get("startstops", ()):
+            if startstop.get("action") != "compute":
+                continue
+            if len(batch) == 1:
+                job, start, stop = batch[0], startstop["start"], startstop["stop"]
+                timings.append(MemberTiming(job.name, job.kind, record.get("worker"), start, stop, stop - start))
+                continue
+            for job in batch:  # a batch: each member's own times, measured inside the task
+                if (job.name, job.kind) in batch_times:
+                    start, stop = batch_times[job.name, job.kind]
+                    timings.append(MemberTiming(job.name, job.kind, record.get("worker"), start, stop, stop - start))
+    order = {(job.name, job.kind): i for i, job in enumerate(jobs)}
+    return sorted(timings, key=lambda t: order[t.name, t.kind])
+
+
+def _longest_first(jobs, shape):
+    """Order jobs by their last measured duration, longest first (stable)."""
+    return sorted(jobs, key=lambda job: -_last_duration(job, shape))
+
+
+def _last_duration(job, shape):
+    return _LAST_DURATION.get(_duration_key(job, shape), 0.0)
+
+
+def _duration_key(job, shape):
+    """What a fit's duration depends on: the kind, the estimator's class and parameters, the data's shape.
+
+    ``random_state`` is left out, so seeded replicas share one entry. The
+    parameters are read from the estimator's attributes (scikit-learn stores
+    each ``__init__`` argument under its own name), because ``get_params``
+    inspects the signature on every call: 500 tiny members spent more time
+    there than fitting.
+    """
+    estimator = job.estimator
+    params = sorted(
+        (k, repr(v))
+        for k, v in vars(estimator).items()
+        if not (k.startswith("_") or k.endswith("_") or k == "random_state")
+    )
+    return (job.kind, type(estimator).__qualname__, hash(tuple(params)), shape)
