@@ -71,6 +71,8 @@ def place_on_cluster(client, *data):
 def place_shards(client, shards, sizes):
     """Put each shard ``(X_k, y_k)`` of ``sizes[k]`` rows on one worker; return ``[(X_future, y_future, worker), ...]``.
 
+    A shard given as ``None`` is not needed and not placed (``(None, None, None)``).
+
     Shards go to workers largest first, each to the worker holding the fewest
     rows so far. Every task that reads a shard is then pinned to its worker
     (see ``dispatch``), so the shard is never copied to another one. Keys are
@@ -81,11 +83,15 @@ def place_shards(client, shards, sizes):
         raise RuntimeError("the cluster has no workers to hold the shards.")
     load = dict.fromkeys(workers, 0)
     owner = [None] * len(shards)
-    for k in sorted(range(len(shards)), key=lambda k: -sizes[k]):
+    for k in sorted((k for k in range(len(shards)) if shards[k] is not None), key=lambda k: -sizes[k]):
         owner[k] = min(workers, key=lambda w: (load[w], workers.index(w)))
         load[owner[k]] += sizes[k]
     placed = []
-    for k, (X_k, y_k) in enumerate(shards):
+    for k, shard in enumerate(shards):
+        if shard is None:
+            placed.append((None, None, None))
+            continue
+        X_k, y_k = shard
         suffix = uuid.uuid4().hex[:12]
         parts = []
         for label, item in (("X", X_k), ("y", y_k)):

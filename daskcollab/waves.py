@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import pickle
 import platform
 import sys
 import time
 import warnings
+from concurrent.futures import CancelledError
 
 import dask
 import distributed
 import numpy as np
-from distributed import as_completed
 
 from daskcollab.jobs import EvalJob, FitJob, fit_call, task_key
 from daskcollab.placement import place_on_cluster, place_shards
@@ -40,15 +41,70 @@ _LAST_DURATION: dict[tuple, float] = {}
 # TASKS_PER_THREAD fits per worker thread (see plan_tasks).
 BATCH_BELOW_S = 0.05
 TASKS_PER_THREAD = 4
+# While no task finishes, how often to ask the scheduler about lost workers;
+# and how many times to re-run jobs lost with a worker.
+POLL_S = 1.0
+RECOVERY_WAVES = 3
+
+logger = logging.getLogger("daskcollab")
 
 
 def run_wave(client, jobs, X, y, shards, retries, on_error, progress):
+    """Run ``jobs`` as one wave; run the jobs lost with a worker again, on the workers that are left.
+
+    A worker that dies takes its share of the data with it: a shard pinned to
+    it, or the only copy of scattered ``X``. Dask cannot recompute scattered
+    data, so the tasks that needed it are cancelled, or wait for a worker
+    that will never come back. Those jobs are lost, not failed: they run
+    again in a new wave that places the data afresh (shards onto the
+    surviving workers), up to ``RECOVERY_WAVES`` times.
+    """
+    result, lost = _one_wave(client, jobs, X, y, shards, retries, on_error, progress)
+    for _ in range(RECOVERY_WAVES):
+        if not lost:
+            return result
+        names = {job.name for job in lost}
+        again = [job for job in jobs if job.name in names]  # a lost evaluation needs its member's fit too
+        logger.warning("%d tasks were lost with a worker; running them again: %s", len(lost), sorted(names)[:10])
+        retry, lost = _one_wave(client, again, X, y, shards, retries, on_error, progress)
+        result = _merged(result, retry, jobs)
+    if lost:
+        raise RuntimeError(
+            f"members {sorted({job.name for job in lost})} were lost with a worker {RECOVERY_WAVES + 1} times; "
+            "the cluster is losing workers faster than it can fit."
+        )
+    return result
+
+
+def _merged(first, second, jobs):
+    """One FitResult from a wave and the wave that re-ran its lost jobs (in the order of ``jobs``)."""
+    order = {name: i for i, name in enumerate(dict.fromkeys(job.name for job in jobs))}
+    estimators = dict(first.estimators) | dict(second.estimators)
+    return FitResult(
+        estimators=sorted(estimators.items(), key=lambda item: order[item[0]]),
+        scores=first.scores | second.scores,
+        evaluations=first.evaluations | second.evaluations,
+        timings=sorted(first.timings + second.timings, key=lambda t: order[t.name]),
+        failures=first.failures + second.failures,
+        wall_time=first.wall_time + second.wall_time,
+        n_workers=second.n_workers,
+        member_shards=first.member_shards | second.member_shards,
+        shard_workers=[b or a for a, b in zip(first.shard_workers, second.shard_workers)] or first.shard_workers,
+        metadata=first.metadata,
+        n_tasks=first.n_tasks + second.n_tasks,
+        data_bytes=first.data_bytes + second.data_bytes,
+    )
+
+
+def _one_wave(client, jobs, X, y, shards, retries, on_error, progress):
     shape = tuple(getattr(X, "shape", ()))
     started = time.perf_counter()
     if shards is None:
         placed = [(*place_on_cluster(client, X, y), None)]
     else:
-        placed = place_shards(client, shards.split(X, y), shards.sizes)
+        needed = {job.shard for job in jobs}  # a recovery wave places only the shards it re-runs
+        split = [pair if k in needed else None for k, pair in enumerate(shards.split(X, y))]
+        placed = place_shards(client, split, shards.sizes)
     futures, models = {}, {}
     fits = [job for job in jobs if isinstance(job, FitJob)]
     evaluations = [job for job in jobs if isinstance(job, EvalJob)]
@@ -80,12 +136,12 @@ def run_wave(client, jobs, X, y, shards, retries, on_error, progress):
                 futures[future] = batch
                 if len(batch) == 1 and isinstance(job, FitJob) and job.kind == "fit":
                     models[job.name] = future
-            outcomes, failures, transfer, batch_times = _collect(client, futures, on_error, progress)
+            outcomes, failures, transfer, batch_times, lost = _collect(client, futures, on_error, progress)
         wall = time.perf_counter() - started
-        data_keys = [f.key for X_f, y_f, _ in placed for f in (X_f, y_f)]
+        data_keys = [f.key for X_f, y_f, _ in placed for f in (X_f, y_f) if f is not None]
         data_bytes = client.run_on_scheduler(_bytes_held, keys=data_keys)
     finally:
-        release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f)] + list(futures))
+        release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f) if f is not None] + list(futures))
     timings = _timings_from_stream(stream.data, {f.key: batch for f, batch in futures.items()}, jobs, batch_times)
     by_name = {(job.name, job.kind): job for job in fits}
     for timing in timings:
@@ -110,7 +166,7 @@ def run_wave(client, jobs, X, y, shards, retries, on_error, progress):
         metadata=run_metadata(client, fits, shards),
         n_tasks=len(tasks),
         data_bytes=data_bytes,
-    )
+    ), lost
 
 
 def _bytes_held(keys, dask_scheduler=None):
@@ -176,16 +232,19 @@ def _collect(client, futures, on_error, progress):
     """Wait for all tasks, handling failures as ``on_error`` says.
 
     Returns the results and failures by ``(member, kind)``, the seconds each
-    result took to arrive once its task had finished, and the worker-clock
-    ``(start, stop)`` of each member fitted inside a batch.
+    result took to arrive once its task had finished, the worker-clock
+    ``(start, stop)`` of each member fitted inside a batch, and the jobs lost
+    with a worker (to run again; see :func:`run_wave`).
 
     Each result is gathered as soon as its task finishes, so fitted models
     travel back while the other members are still fitting and only the last
-    transfer is on the critical path. Gathering here, one at a time, rather
-    than with ``as_completed(with_results=True)`` means an error while
-    receiving a model is raised to the caller instead of stalling the loop.
+    transfer is on the critical path. Gathering here, one at a time, means an
+    error while receiving a model is raised to the caller instead of stalling
+    the loop. While nothing finishes, the scheduler is asked every
+    ``POLL_S`` seconds whether a task waits for a worker that is gone (it is
+    then lost, not failed) and whether any worker is left at all.
     """
-    outcomes, failures, transfer, batch_times = {}, [], {}, {}
+    outcomes, failures, transfer, batch_times, lost = {}, [], {}, {}, []
     total, done = sum(len(batch) for batch in futures.values()), 0
     notify = _progress_reporter(progress, futures)
 
@@ -199,29 +258,82 @@ def _collect(client, futures, on_error, progress):
         if on_error == "warn":
             warnings.warn(f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=5)
 
-    for future in as_completed(list(futures)):
-        batch = futures[future]
-        if future.status == "error":
-            for job in batch:
-                fail(job, future.exception())
-                done += 1
-                notify(job.name, done, total)
+    pending, no_workers_since = list(futures), None
+    while pending:
+        try:
+            finished, still = distributed.wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+        except CancelledError:  # wait() raises when a future was cancelled: its data was lost with a worker
+            cancelled = [f for f in pending if f.status == "cancelled"]
+            lost += [job for f in cancelled for job in futures[f]]
+            pending = [f for f in pending if f.status != "cancelled"]
             continue
-        received = time.perf_counter()
-        value = future.result()
-        # A batch comes back as one pickled list of plain results.
-        results = pickle.loads(value) if len(batch) > 1 else [(value, None, None, None)]
-        for job, (result, error, start, stop) in zip(batch, results):
-            done += 1
-            if error is not None:
-                fail(job, error)
-            else:
-                outcomes[job.name, job.kind] = _unpacked(job, result) if len(batch) == 1 else result
-                transfer[job.name, job.kind] = time.perf_counter() - received
-                if start is not None:
-                    batch_times[job.name, job.kind] = (start, stop)
-            notify(job.name, done, total)
-    return outcomes, failures, transfer, batch_times
+        except TimeoutError:
+            stuck, n_workers = client.run_on_scheduler(_waiting_for_workers, keys=[f.key for f in pending])
+            no_workers_since = (no_workers_since or time.monotonic()) if n_workers == 0 else None
+            if no_workers_since is not None and time.monotonic() - no_workers_since > _no_workers_timeout():
+                client.cancel(pending)
+                unfinished = sorted(job.name for f in pending for job in futures[f])
+                raise RuntimeError(
+                    f"every worker of the cluster at {client.scheduler.address} has been gone for "
+                    f"{_no_workers_timeout():.0f} s (config 'daskcollab.no-workers-timeout'); "
+                    f"{len(unfinished)} members were not fitted: {unfinished[:10]}"
+                ) from None
+            if stuck and n_workers:  # pinned to a worker that died: its shard went with it
+                lost_now = [f for f in pending if f.key in stuck]
+                client.cancel(lost_now)
+                lost += [job for f in lost_now for job in futures[f]]
+                pending = [f for f in pending if f.key not in stuck]
+            continue
+        pending = list(still)
+        for future in finished:
+            batch = futures[future]
+            if future.status == "cancelled" or (future.status == "error" and _is_lost(future.exception())):
+                lost += batch  # its data or its worker went away: run it again
+                continue
+            if future.status == "error":
+                for job in batch:
+                    fail(job, future.exception())
+                    done += 1
+                    notify(job.name, done, total)
+                continue
+            received = time.perf_counter()
+            try:
+                value = future.result()
+            except Exception as error:
+                if not _is_lost(error):
+                    raise
+                lost += batch  # finished, then its worker died before the result came back
+                continue
+            # A batch comes back as one pickled list of plain results.
+            results = pickle.loads(value) if len(batch) > 1 else [(value, None, None, None)]
+            for job, (result, error, start, stop) in zip(batch, results):
+                done += 1
+                if error is not None:
+                    fail(job, error)
+                else:
+                    outcomes[job.name, job.kind] = _unpacked(job, result) if len(batch) == 1 else result
+                    transfer[job.name, job.kind] = time.perf_counter() - received
+                    if start is not None:
+                        batch_times[job.name, job.kind] = (start, stop)
+                notify(job.name, done, total)
+    return outcomes, failures, transfer, batch_times, lost
+
+
+def _is_lost(error):
+    """Whether ``error`` means "a worker or the data went away", rather than "the fit failed"."""
+    names = {type(error).__name__} | {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"CancelledError", "FutureCancelledError", "NoValidWorkerError", "NoWorkerError"})
+
+
+def _waiting_for_workers(keys, dask_scheduler=None):
+    """Which of ``keys`` wait in the scheduler's no-worker state, and how many workers there are."""
+    tasks = (dask_scheduler.tasks.get(key) for key in keys)
+    stuck = [ts.key for ts in tasks if ts is not None and ts.state == "no-worker"]
+    return stuck, len(dask_scheduler.workers)
+
+
+def _no_workers_timeout():
+    return dask.utils.parse_timedelta(dask.config.get("daskcollab.no-workers-timeout", "60s"))
 
 
 def _unpacked(job, value):
