@@ -64,6 +64,7 @@ def run_wave(client, jobs, X, y, shards, retries, on_error, progress):
         if not lost:
             return result
         names = {job.name for job in lost}
+        _wait_for_a_worker(client, names)
         again = [job for job in jobs if job.name in names]  # a lost evaluation needs its member's fit too
         logger.warning("%d tasks were lost with a worker; running them again: %s", len(lost), sorted(names)[:10])
         retry, lost = _one_wave(client, again, X, y, shards, retries, on_error, progress)
@@ -74,6 +75,23 @@ def run_wave(client, jobs, X, y, shards, retries, on_error, progress):
             "the cluster is losing workers faster than it can fit."
         )
     return result
+
+
+def _wait_for_a_worker(client, unfinished):
+    """Return once the cluster has a worker (a nanny restarts a dead one in seconds); raise after the timeout."""
+    timeout = _no_workers_timeout()
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        raise _all_workers_gone(client, unfinished, timeout) from None
+
+
+def _all_workers_gone(client, unfinished, timeout):
+    names = sorted(unfinished)
+    return RuntimeError(
+        f"every worker of the cluster at {client.scheduler.address} has been gone for {timeout:.0f} s "
+        f"(config 'daskcollab.no-workers-timeout'); {len(names)} members were not fitted: {names[:10]}"
+    )
 
 
 def _merged(first, second, jobs):
@@ -272,12 +290,8 @@ def _collect(client, futures, on_error, progress):
             no_workers_since = (no_workers_since or time.monotonic()) if n_workers == 0 else None
             if no_workers_since is not None and time.monotonic() - no_workers_since > _no_workers_timeout():
                 client.cancel(pending)
-                unfinished = sorted(job.name for f in pending for job in futures[f])
-                raise RuntimeError(
-                    f"every worker of the cluster at {client.scheduler.address} has been gone for "
-                    f"{_no_workers_timeout():.0f} s (config 'daskcollab.no-workers-timeout'); "
-                    f"{len(unfinished)} members were not fitted: {unfinished[:10]}"
-                ) from None
+                unfinished = {job.name for f in pending for job in futures[f]}
+                raise _all_workers_gone(client, unfinished, _no_workers_timeout()) from None
             if stuck and n_workers:  # pinned to a worker that died: its shard went with it
                 lost_now = [f for f in pending if f.key in stuck]
                 client.cancel(lost_now)

@@ -1,6 +1,8 @@
 """Shared fixtures: one real local Dask cluster per test module."""
 
 import os
+import threading
+import time
 
 import psutil
 import pytest
@@ -8,17 +10,43 @@ import pytest
 import daskcollab as dc
 
 
+class NothingLeaked:
+    """Context manager: fail if a child process or a non-daemon thread started inside outlives it."""
+
+    def __enter__(self):
+        self.children = {p.pid for p in psutil.Process().children(recursive=True)}
+        self.threads = {t.ident for t in threading.enumerate()}
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            return False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (self._new_children() or self._new_threads()):
+            time.sleep(0.1)  # closing processes and threads get a moment to end
+        assert not self._new_children(), f"child processes outlived the cluster: {self._new_children()}"
+        assert not self._new_threads(), f"threads outlived the cluster: {self._new_threads()}"
+        return False
+
+    def _new_children(self):
+        alive = [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+        return sorted(p.pid for p in alive if p.pid not in self.children and p.status() != psutil.STATUS_ZOMBIE)
+
+    def _new_threads(self):
+        return sorted(t.name for t in threading.enumerate() if t.ident not in self.threads and not t.daemon)
+
+
 @pytest.fixture(scope="module")
 def client():
-    """A real 2-worker local cluster of worker processes, shared by a module."""
-    with dc.start_cluster(n_workers=2, dashboard=False) as client:
+    """A real 2-worker local cluster of worker processes, shared by a module; checked for leaks after."""
+    with NothingLeaked(), dc.start_cluster(n_workers=2, dashboard=False) as client:
         yield client
 
 
 @pytest.fixture
 def thread_client():
-    """A cheap 2-thread-worker cluster for tests that need a private cluster."""
-    with dc.start_cluster(n_workers=2, processes=False, dashboard=False) as client:
+    """A cheap 2-thread-worker cluster for tests that need a private cluster; checked for leaks after."""
+    with NothingLeaked(), dc.start_cluster(n_workers=2, processes=False, dashboard=False) as client:
         yield client
 
 
