@@ -13,7 +13,7 @@ import numpy as np
 from dask.base import is_dask_collection
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from daskcollab.combine import weights_from_scores
@@ -117,6 +117,7 @@ class WeightedCommittee(Committee):
         "refit": ["boolean"],
         "random_state": ["random_state"],
         "progress": ["boolean", callable, None],
+        "on_error": [StrOptions({"raise", "warn", "skip"})],
     }
     _learned_weights: tuple = ()
     _metric = "accuracy"
@@ -140,13 +141,22 @@ class WeightedCommittee(Committee):
                 f"shards= with at least 2 shards; got shards={self.shards!r}."
             )
         jobs = self._jobs(fits, shards, y)
-        result = fit_jobs(jobs, X, y, shards=shards, progress=self.progress)
+        result = fit_jobs(jobs, X, y, shards=shards, progress=self.progress, on_error=self.on_error)
         result.metadata["random_state"] = self.random_state  # seeds the validation split / folds
         self.fit_result_ = result
-        self.estimators_ = [est for _, est in result.estimators]
-        self.named_estimators_ = Bunch(**dict(result.estimators))
+        # A member whose fit or scoring failed (on_error="skip" or "warn") is
+        # left out; the vote divides by the remaining weights' sum.
+        failed = {failure.name for failure in result.failures}
+        kept = [i for i, (name, _) in enumerate(members) if name not in failed and name in result.named_estimators]
+        self.skipped_members_ = [name for name, _ in members if name in failed]
+        if not kept:
+            raise RuntimeError(f"every member failed to fit: {[(f.name, f.error, f.message) for f in result.failures]}")
+        members = [members[i] for i in kept]
+        fitted = result.named_estimators
+        self.estimators_ = [fitted[name] for name, _ in members]
+        self.named_estimators_ = Bunch(**{name: fitted[name] for name, _ in members})
         self.shards_ = shards
-        self.weights_ = self._learned_weights_from(result, members, shards, n_rows, given_weights)
+        self.weights_ = self._learned_weights_from(result, members, shards, n_rows, given_weights[kept])
         return self
 
     def _jobs(self, fits, shards, y):
@@ -194,7 +204,8 @@ class WeightedCommittee(Committee):
             # shards' sizes as weights: how well it does on data it never saw.
             matrix = np.full((len(names), shards.n_shards), np.nan)
             for (name, _, k), score in result.evaluations.items():
-                matrix[names.index(name), k] = score
+                if name in names:
+                    matrix[names.index(name), k] = score
             self.cross_scores_ = matrix
             sizes = np.where(np.isnan(matrix), 0.0, shards.sizes)
             self.member_scores_ = np.nansum(matrix * sizes, axis=1) / sizes.sum(axis=1)

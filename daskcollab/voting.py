@@ -64,6 +64,10 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
         Seed of the validation split.
     progress : bool, callable or None, default=None
         Passed to ``fit_parallel``.
+    on_error : {"raise", "warn", "skip"}, default="raise"
+        A member whose fit (or validation scoring) fails: raise, naming it;
+        or leave it out, with or without a warning. The other members vote
+        with their own weights, which the vote divides by their sum.
 
     Attributes
     ----------
@@ -81,6 +85,9 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
         NaN on its own.
     shards_ : Partition or None
         The shards the members were trained on.
+    skipped_members_ : list of str
+        Members left out because their fit failed (``on_error`` "warn" or
+        "skip").
     classes_ : ndarray
         The class labels, sorted as ``np.unique`` sorts them.
     n_features_in_ : int
@@ -125,6 +132,7 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
         refit=True,
         random_state=None,
         progress=None,
+        on_error="raise",
     ):
         self.estimators = estimators
         self.voting = voting
@@ -135,6 +143,7 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
         self.refit = refit
         self.random_state = random_state
         self.progress = progress
+        self.on_error = on_error
 
     def fit(self, X, y):
         """Fit every member in parallel, then learn the weights if asked.
@@ -303,6 +312,7 @@ class WeightedVotingRegressor(RegressorMixin, WeightedCommittee):
         refit=True,
         random_state=None,
         progress=None,
+        on_error="raise",
     ):
         self.estimators = estimators
         self.weights = weights
@@ -312,6 +322,7 @@ class WeightedVotingRegressor(RegressorMixin, WeightedCommittee):
         self.refit = refit
         self.random_state = random_state
         self.progress = progress
+        self.on_error = on_error
 
     def fit(self, X, y):
         """Fit every member in parallel, then learn the weights if asked.

@@ -24,13 +24,35 @@ class NothingLeaked:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (self._new_children() or self._new_threads()):
             time.sleep(0.1)  # closing processes and threads get a moment to end
-        assert not self._new_children(), f"child processes outlived the cluster: {self._new_children()}"
+        assert not self._new_children(), f"child processes outlived the cluster: {self._describe(self._new_children())}"
         assert not self._new_threads(), f"threads outlived the cluster: {self._new_threads()}"
         return False
 
     def _new_children(self):
-        alive = [p for p in psutil.Process().children(recursive=True) if p.is_running()]
-        return sorted(p.pid for p in alive if p.pid not in self.children and p.status() != psutil.STATUS_ZOMBIE)
+        found = []
+        for process in psutil.Process().children(recursive=True):
+            try:
+                if process.pid in self.children or process.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                # joblib's loky pool (used by scikit-learn inside tests) and multiprocessing's resource
+                # tracker are per-process singletons, reused on purpose: they outlive any one cluster.
+                cmdline = " ".join(process.cmdline())
+                if "loky" in cmdline or "resource_tracker" in cmdline:
+                    continue
+            except psutil.NoSuchProcess:
+                continue
+            found.append(process.pid)
+        return sorted(found)
+
+    @staticmethod
+    def _describe(pids):
+        out = []
+        for pid in pids:
+            try:
+                out.append((pid, " ".join(psutil.Process(pid).cmdline())[:200]))
+            except psutil.NoSuchProcess:
+                out.append((pid, "gone"))
+        return out
 
     def _new_threads(self):
         return sorted(t.name for t in threading.enumerate() if t.ident not in self.threads and not t.daemon)

@@ -24,6 +24,13 @@ class FailingClassifier(ClassifierMixin, BaseEstimator):
         return np.full(len(X), self.classes_[0])
 
 
+class FailingProbaClassifier(FailingClassifier):
+    """A FailingClassifier that claims probabilities, to stand in a soft vote."""
+
+    def predict_proba(self, X):
+        return np.ones((len(X), len(self.classes_))) / len(self.classes_)
+
+
 class NoProbaClassifier(ClassifierMixin, BaseEstimator):
     """Predicts the first class; has no predict_proba."""
 

@@ -50,8 +50,9 @@ def test_a_worker_killed_mid_fit_loses_no_member(sharded):
 
 @pytest.mark.timeout(120)
 def test_every_worker_gone_is_a_clear_error_not_a_hang():
-    with dc.start_cluster(n_workers=2, processes=False, dashboard=False) as client, dask.config.set(
-        {"daskcollab.no-workers-timeout": "2s"}
+    with (
+        dc.start_cluster(n_workers=2, processes=False, dashboard=False) as client,
+        dask.config.set({"daskcollab.no-workers-timeout": "2s"}),
     ):
 
         def close_every_worker(name, done, total):

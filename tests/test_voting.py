@@ -288,3 +288,33 @@ def test_our_code_raises_no_warnings(client):
 )
 def test_scikit_learn_estimator_checks(estimator, check, client):
     check(estimator)
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 5.0, 3.0], "accuracy"])
+def test_skipped_members_are_left_out_and_the_rest_vote(client, weights):
+    from tests.helpers import FailingProbaClassifier
+
+    X, y = load_iris(return_X_y=True)
+    members = [("lr", LogisticRegression(max_iter=500)), ("bad", FailingProbaClassifier()), ("nb", GaussianNB())]
+    model = dc.WeightedVotingClassifier(members, weights=weights, on_error="skip", random_state=0).fit(X, y)
+    assert model.skipped_members_ == ["bad"]
+    assert list(model.named_estimators_) == ["lr", "nb"] and len(model.weights_) == 2
+    if isinstance(weights, list):
+        np.testing.assert_allclose(model.weights_, [1.0, 3.0])
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    expected = (
+        model.weights_[0] * model.estimators_[0].predict_proba(X)
+        + model.weights_[1] * model.estimators_[1].predict_proba(X)
+    ) / model.weights_.sum()
+    np.testing.assert_allclose(proba, expected)
+    with pytest.raises(RuntimeError, match="fitting member 'bad' failed"):
+        dc.WeightedVotingClassifier(members, weights=weights, random_state=0).fit(X, y)
+
+
+def test_every_member_failing_is_an_error(client):
+    from tests.helpers import FailingClassifier
+
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(RuntimeError, match="every member failed"):
+        dc.WeightedVotingClassifier([FailingClassifier()], voting="hard", on_error="skip").fit(X, y)
