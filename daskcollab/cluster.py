@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import warnings
 from numbers import Integral
 
 import dask
@@ -160,7 +161,9 @@ def start_cluster(
         address = dask.config.get("scheduler-address", None)
     if address is not None:
         _reject_local_arguments(address, n_workers, threads_per_worker, memory_limit, dashboard, cluster_kwargs)
-        return _connect(address, security)
+        client = _connect(address, security)
+        warn_on_version_mismatch(client)
+        return client
     _check_positive_int("n_workers", n_workers, allow_none=True)
     _check_positive_int("threads_per_worker", threads_per_worker)
     if not isinstance(dashboard, bool):
@@ -195,6 +198,49 @@ def start_cluster(
     except BaseException:
         cluster.close()
         raise
+
+
+def _package_versions():
+    """Versions of the packages a fitted model depends on, read as the running process sees them."""
+    import numpy
+    import sklearn
+
+    import daskcollab
+
+    return {"daskcollab": daskcollab.__version__, "scikit-learn": sklearn.__version__, "numpy": numpy.__version__}
+
+
+def warn_on_version_mismatch(client):
+    """Warn, naming the package and the versions, when workers run other versions than this client.
+
+    Dask itself checks its own packages on connect; a model pickled with one
+    scikit-learn or numpy and loaded with another may fail or predict
+    differently, so those are checked here, with daskcollab's own.
+    """
+    here = _package_versions()
+    try:
+        there = client.run(_package_versions)
+    except Exception:  # a worker that cannot run this (no daskcollab at all) is a mismatch too
+        there = {}
+        warnings.warn(
+            "could not read package versions on the workers: is daskcollab installed there?",
+            UserWarning,
+            stacklevel=3,
+        )
+    differences = []
+    for package, version in here.items():
+        others = sorted({(v[package], w) for w, v in there.items() if v.get(package) != version})
+        if others:
+            where = ", ".join(f"{v} on {w}" for v, w in others[:3]) + (" ..." if len(others) > 3 else "")
+            differences.append(f"{package} {version} here, {where}")
+    if differences:
+        warnings.warn(
+            "the workers run other package versions than this client: "
+            + "; ".join(differences)
+            + ". Models fitted there may not unpickle or predict the same here; install the same versions.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _connect(address, security):

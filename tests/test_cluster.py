@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlparse
@@ -248,3 +249,35 @@ def test_thread_workers_listen_on_loopback_only():
         assert opened and {ip for ip, _ in opened} == {"127.0.0.1"}
         assert client.submit(sum, [1, 2]).result() == 3
     assert _listening() - before == set()
+
+
+def _pretend_old_sklearn():
+    import sklearn
+
+    sklearn.__version__ = "0.24.2"
+
+
+@pytest.mark.processes
+def test_connecting_to_workers_with_other_versions_warns_naming_them():
+    with dc.start_cluster(n_workers=1, dashboard=False) as owner:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            dc.start_cluster(owner.scheduler.address).close()  # same versions: silent
+        owner.run(_pretend_old_sklearn)
+        with pytest.warns(UserWarning, match=r"scikit-learn \S+ here, 0\.24\.2 on tcp://127\.0\.0\.1:\d+") as record:
+            dc.start_cluster(owner.scheduler.address).close()
+        assert "daskcollab" not in str(record[0].message).split("other package versions")[1].split(";")[0]
+
+
+@pytest.mark.processes
+def test_the_same_workflow_over_tls():
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_iris(return_X_y=True)
+    with dc.start_cluster(n_workers=2, security=True, dashboard=False) as client:
+        assert client.scheduler.address.startswith("tls://127.0.0.1:")
+        assert all(w.startswith("tls://127.0.0.1:") for w in client.scheduler_info()["workers"])
+        model = dc.WeightedVotingClassifier([DecisionTreeClassifier(random_state=0)], seeds=2, weights="accuracy")
+        model.fit(X, y)
+        assert model.score(X, y) > 0.9 and {t.worker[:6] for t in model.fit_result_.timings} == {"tls://"}
