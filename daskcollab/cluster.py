@@ -42,6 +42,21 @@ WORKER_CONFIG = {
 }
 
 
+_MALLOC_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+TIGHT_MEMORY = 2 * 2**30  # bytes per worker
+
+
+def _tight(memory_limit):
+    """Whether ``memory_limit`` per worker is an explicit limit under ``TIGHT_MEMORY``."""
+    if memory_limit in (None, 0, "auto") or isinstance(memory_limit, float) and memory_limit <= 1:
+        return False  # no limit, or distributed's own share of the machine
+    try:
+        limit = dask.utils.parse_bytes(memory_limit) if isinstance(memory_limit, str) else int(memory_limit)
+    except (ValueError, TypeError):
+        return False
+    return 0 < limit < TIGHT_MEMORY
+
+
 def worker_config():
     """``WORKER_CONFIG`` minus the keys the user has already set to something else.
 
@@ -191,7 +206,13 @@ def start_cluster(
         # on every interface; tcp on loopback keeps every socket on 127.0.0.1.
         settings["protocol"] = "tcp"
     settings.update(cluster_kwargs)
-    with dask.config.set(worker_config()):
+    config = worker_config()
+    if _tight(memory_limit):
+        # Under a tight limit, freed memory must go back to the OS, or the
+        # workers' resident memory stays high, they pause, and the fit stalls
+        # (benchmarks/out_of_core.py): keep distributed's malloc trimming.
+        config.pop(_MALLOC_KEY, None)
+    with dask.config.set(config):
         cluster = LocalCluster(**settings)
     try:
         return _ClusterOwningClient(cluster)

@@ -14,6 +14,8 @@ array([[0.25, 0.  , 0.75]])
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 __all__ = ["align_proba", "soft_vote", "hard_vote", "weights_from_scores"]
@@ -40,9 +42,17 @@ def align_proba(proba, member_classes, classes):
 
 
 def soft_vote(probas, weights):
-    """Weighted mean of aligned ``(n, L)`` probability matrices."""
+    """Weighted mean of aligned ``(n, L)`` probability matrices.
+
+    ``probas`` may be a generator: summed in place as they come, the members'
+    matrices for a block are never all in memory at once (32 members of a
+    250 000-row block would hold 128 MB more).
+    """
     weights = np.asarray(weights, dtype=float)
-    total = sum(w * p for w, p in zip(weights, probas) if w)
+    total = None
+    for w, proba in zip(weights, probas):
+        if w:
+            total = w * proba if total is None else np.add(total, w * proba, out=total)
     return total / weights.sum()
 
 
@@ -60,10 +70,11 @@ def hard_vote(predictions, weights, classes):
     array([[0.57142857, 0.42857143]])
     """
     weights = np.asarray(weights, dtype=float)
-    n = len(predictions[0])
-    votes = np.zeros((n, len(classes)), dtype=float)
-    rows = np.arange(n)
-    for w, labels in zip(weights, predictions):
+    predictions = iter(predictions)  # a generator is fine, as for soft_vote
+    first = next(predictions)
+    votes = np.zeros((len(first), len(classes)), dtype=float)
+    rows = np.arange(len(first))
+    for w, labels in zip(weights, itertools.chain([first], predictions)):
         np.add.at(votes, (rows, class_positions(labels, classes)), w)
     return votes / weights.sum()
 

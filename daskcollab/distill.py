@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import dask.array as da
-import dask.dataframe as dd
 import numpy as np
 from dask.base import is_dask_collection
 from sklearn.base import clone
@@ -82,6 +81,10 @@ def _as_blocks(X, n_workers):
     if is_dask_collection(X):
         return X
     if hasattr(X, "iloc"):
+        # Imported here: dask.dataframe brings pyarrow (~130 MB), and spawned
+        # worker processes re-import this package with the user's script.
+        import dask.dataframe as dd
+
         return dd.from_pandas(X, npartitions=max(n_workers, 1))
     return da.from_array(X, chunks=(math.ceil(X.shape[0] / max(n_workers, 1)), -1))
 

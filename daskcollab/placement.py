@@ -73,10 +73,16 @@ def place_shards(client, shards, sizes):
 
     A shard given as ``None`` is not needed and not placed (``(None, None, None)``).
 
-    Shards go to workers largest first, each to the worker holding the fewest
-    rows so far. Every task that reads a shard is then pinned to its worker
-    (see ``dispatch``), so the shard is never copied to another one. Keys are
-    named ``shard-data-<k>-X-...`` for the dashboard.
+    In-memory shards go to workers largest first, each to the worker holding
+    the fewest rows so far, and every task that reads a shard is then pinned
+    to its worker (see ``waves``), so the shard is never copied to another
+    one. Keys are named ``shard-data-<k>-X-...`` for the dashboard.
+
+    The blocks of a dask collection are left to Dask instead (``worker`` is
+    ``None``): unrestricted, they are computed as the scheduler's root-task
+    queue allows, one or two per worker thread at a time, and the tasks that
+    read a block follow it there. Pinned, every block would be computed at
+    once, and data larger than the cluster's memory would not fit.
     """
     workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
     if not workers:
@@ -97,11 +103,12 @@ def place_shards(client, shards, sizes):
         for label, item in (("X", X_k), ("y", y_k)):
             key = f"shard-data-{k}-{label}-{suffix}"
             if is_dask_collection(item):
-                [future] = client.compute([item], workers=[owner[k]], allow_other_workers=False)
+                [future] = client.compute([item])
             else:
                 future = client.scatter({key: item}, workers=[owner[k]], hash=False)[key]
             parts.append(future)
-        placed.append((*parts, owner[k]))
+        lazy = is_dask_collection(X_k)
+        placed.append((*parts, None if lazy else owner[k]))
     return placed
 
 

@@ -246,10 +246,11 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
 
     def _vote(self, X):
         """Weighted vote fractions / probabilities, on in-memory X."""
+        # Generators: one member's output in memory at a time (see soft_vote).
         if self.voting == "soft":
-            probas = [align_proba(est.predict_proba(X), est.classes_, self.classes_) for est in self.estimators_]
+            probas = (align_proba(est.predict_proba(X), est.classes_, self.classes_) for est in self.estimators_)
             return soft_vote(probas, self.weights_)
-        labels = [np.asarray(est.predict(X)) for est in self.estimators_]
+        labels = (np.asarray(est.predict(X)) for est in self.estimators_)
         return hard_vote(labels, self.weights_, self.classes_)
 
     def _predict_block(self, X):

@@ -41,6 +41,8 @@ _LAST_DURATION: dict[tuple, float] = {}
 # TASKS_PER_THREAD fits per worker thread (see plan_tasks).
 BATCH_BELOW_S = 0.05
 TASKS_PER_THREAD = 4
+# Shards of dask data in flight per worker thread (see _one_wave).
+STREAM_WINDOW_PER_THREAD = 2
 # While no task finishes, how often to ask the scheduler about lost workers;
 # and how many times to re-run jobs lost with a worker.
 POLL_S = 1.0
@@ -117,49 +119,92 @@ def _merged(first, second, jobs):
 def _one_wave(client, jobs, X, y, shards, retries, on_error, progress):
     shape = tuple(getattr(X, "shape", ()))
     started = time.perf_counter()
-    if shards is None:
-        placed = [(*place_on_cluster(client, X, y), None)]
-    else:
-        needed = {job.shard for job in jobs}  # a recovery wave places only the shards it re-runs
-        split = [pair if k in needed else None for k, pair in enumerate(shards.split(X, y))]
-        placed = place_shards(client, split, shards.sizes)
-    futures, models = {}, {}
     fits = [job for job in jobs if isinstance(job, FitJob)]
     evaluations = [job for job in jobs if isinstance(job, EvalJob)]
     # Evaluations need each model as a future of its own, so only waves
     # without them batch their fits.
     tasks = plan_tasks(fits, shape, 0 if evaluations else _total_threads(client)) + [[job] for job in evaluations]
+    priority = {id(batch): len(tasks) - rank for rank, batch in enumerate(tasks)}
+    if shards is None:
+        placed = [(*place_on_cluster(client, X, y), None)]
+        split = []
+    else:
+        needed = {job.shard for job in jobs}  # a recovery wave places only the shards it re-runs
+        split = [pair if k in needed else None for k, pair in enumerate(shards.split(X, y))]
+        placed = [(None, None, None)] * len(split)
+    # The blocks of dask data stream through the cluster: a window of shards
+    # is placed, their tasks submitted, and each shard's blocks are let go at
+    # once (the scheduler frees them when their last reader is done); the
+    # next shard follows as each finishes. Placed all at once, every block
+    # would be computed ahead of the fits that free it. Waves with
+    # evaluations read other shards' models, so they place every shard.
+    streaming = shards is not None and shards.indices is None and not evaluations
+    by_shard = {}
+    for batch in tasks:
+        by_shard.setdefault(batch[0].shard or 0, []).append(batch)
+    queue = [k for k in range(len(split)) if split[k] is not None]
+    if not streaming and shards is not None:
+        placed = place_shards(client, split, shards.sizes)
+    held = [f for X_f, y_f, worker in placed for f in (X_f, y_f) if f is not None]
+    futures, models, remaining = {}, {}, {}
+
+    def submit(batch):
+        job = batch[0]
+        X_future, y_future, worker = placed[job.shard or 0]
+        pinned = dict(workers=[worker], allow_other_workers=False) if worker else {}
+        if len(batch) == 1:
+            model = models.get(getattr(job, "model_of", None))
+            function, args = fit_call(job, X_future, y_future, packed=True, model=model)
+            task_retries = retries
+        else:
+            calls = [fit_call(member, X_future, y_future) for member in batch]
+            function, args, task_retries = fit_batch, (calls, retries + 1), 0
+        future = client.submit(
+            function,
+            *args,
+            key=task_key(job, len(batch)),
+            retries=task_retries,
+            pure=False,
+            priority=priority[id(batch)],
+            **pinned,
+        )
+        futures[future] = batch
+        if len(batch) == 1 and isinstance(job, FitJob) and job.kind == "fit":
+            models[job.name] = future
+        return future
+
+    def stream_next_shard(finished=None):
+        """Submit the next shard's tasks once ``finished`` was the last task of its shard."""
+        if finished is not None:
+            k = futures[finished][0].shard or 0
+            remaining[k] -= 1
+            if remaining[k] or not queue:
+                return []
+        k = queue.pop(0)
+        one = [pair if i == k else None for i, pair in enumerate(split)]
+        placed[k] = place_shards(client, one, shards.sizes)[k]
+        submitted = [submit(batch) for batch in by_shard.get(k, [])]
+        remaining[k] = len(submitted)
+        for future in placed[k][:2]:
+            future.release()  # the scheduler keeps the blocks until their readers are done
+        return submitted if submitted else stream_next_shard()
+
     try:
         with distributed.get_task_stream(client=client) as stream:
-            for rank, batch in enumerate(tasks):
-                job = batch[0]
-                X_future, y_future, worker = placed[job.shard or 0]
-                pinned = dict(workers=[worker], allow_other_workers=False) if worker else {}
-                if len(batch) == 1:
-                    model = models.get(getattr(job, "model_of", None))
-                    function, args = fit_call(job, X_future, y_future, packed=True, model=model)
-                    task_retries = retries
-                else:
-                    calls = [fit_call(member, X_future, y_future) for member in batch]
-                    function, args, task_retries = fit_batch, (calls, retries + 1), 0
-                future = client.submit(
-                    function,
-                    *args,
-                    key=task_key(job, len(batch)),
-                    retries=task_retries,
-                    pure=False,
-                    priority=len(tasks) - rank,
-                    **pinned,
-                )
-                futures[future] = batch
-                if len(batch) == 1 and isinstance(job, FitJob) and job.kind == "fit":
-                    models[job.name] = future
-            outcomes, failures, transfer, batch_times, lost = _collect(client, futures, on_error, progress)
+            if streaming:
+                for _ in range(min(len(queue), STREAM_WINDOW_PER_THREAD * _total_threads(client))):
+                    stream_next_shard()
+                feed = stream_next_shard
+            else:
+                for batch in tasks:
+                    submit(batch)
+                feed = None
+            total = sum(len(batch) for batch in tasks)
+            outcomes, failures, transfer, batch_times, lost = _collect(client, futures, on_error, progress, total, feed)
         wall = time.perf_counter() - started
-        data_keys = [f.key for X_f, y_f, _ in placed for f in (X_f, y_f) if f is not None]
-        data_bytes = client.run_on_scheduler(_bytes_held, keys=data_keys)
+        data_bytes = client.run_on_scheduler(_bytes_held, keys=[f.key for f in held])
     finally:
-        release(client, [f for X_f, y_f, _ in placed for f in (X_f, y_f) if f is not None] + list(futures))
+        release(client, held + list(futures))
     timings = _timings_from_stream(stream.data, {f.key: batch for f, batch in futures.items()}, jobs, batch_times)
     by_name = {(job.name, job.kind): job for job in fits}
     for timing in timings:
@@ -180,11 +225,20 @@ def _one_wave(client, jobs, X, y, shards, retries, on_error, progress):
         wall_time=wall,
         n_workers=len(client.scheduler_info(n_workers=-1)["workers"]),
         member_shards={job.name: job.shard for job in fits if job.shard is not None},
-        shard_workers=[worker for _, _, worker in placed] if shards is not None else [],
+        shard_workers=_shard_workers(placed, timings, fits) if shards is not None else [],
         metadata=run_metadata(client, fits, shards),
         n_tasks=len(tasks),
         data_bytes=data_bytes,
     ), lost
+
+
+def _shard_workers(placed, timings, fits):
+    """The worker of each shard: where it was placed, or, for dask blocks, where its first fit ran."""
+    ran = {}
+    shard_of = {job.name: job.shard for job in fits}
+    for timing in timings:
+        ran.setdefault(shard_of.get(timing.name), timing.worker)
+    return [worker or ran.get(k) for k, (_, _, worker) in enumerate(placed)]
 
 
 def _bytes_held(keys, dask_scheduler=None):
@@ -246,7 +300,7 @@ def run_metadata(client, jobs, shards):
     )
 
 
-def _collect(client, futures, on_error, progress):
+def _collect(client, futures, on_error, progress, total, feed=None):
     """Wait for all tasks, handling failures as ``on_error`` says.
 
     Returns the results and failures by ``(member, kind)``, the seconds each
@@ -263,7 +317,7 @@ def _collect(client, futures, on_error, progress):
     then lost, not failed) and whether any worker is left at all.
     """
     outcomes, failures, transfer, batch_times, lost = {}, [], {}, {}, []
-    total, done = sum(len(batch) for batch in futures.values()), 0
+    done = 0
     notify = _progress_reporter(progress, futures)
 
     def fail(job, error):
@@ -284,6 +338,8 @@ def _collect(client, futures, on_error, progress):
             cancelled = [f for f in pending if f.status == "cancelled"]
             lost += [job for f in cancelled for job in futures[f]]
             pending = [f for f in pending if f.status != "cancelled"]
+            for future in cancelled:
+                pending += feed(future) if feed is not None else []
             continue
         except TimeoutError:
             stuck, n_workers = client.run_on_scheduler(_waiting_for_workers, keys=[f.key for f in pending])
@@ -297,9 +353,13 @@ def _collect(client, futures, on_error, progress):
                 client.cancel(lost_now)
                 lost += [job for f in lost_now for job in futures[f]]
                 pending = [f for f in pending if f.key not in stuck]
+                for future in lost_now:
+                    pending += feed(future) if feed is not None else []
             continue
         pending = list(still)
         for future in finished:
+            if feed is not None:  # streaming: the next shard's tasks join the wait
+                pending += feed(future)
             batch = futures[future]
             if future.status == "cancelled" or (future.status == "error" and _is_lost(future.exception())):
                 lost += batch  # its data or its worker went away: run it again
