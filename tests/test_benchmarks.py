@@ -72,3 +72,19 @@ def test_collab_accuracy_benchmark_quick_mode_prints_every_setting(tmp_path):
         assert method in result.stdout
     table = json.loads((tmp_path / "c.json").read_text())["table"]
     assert all(" ± " in row["accuracy"] and " ± " in row["central"] for row in table)
+
+
+@pytest.mark.processes
+def test_out_of_core_quick_mode_fits_and_predicts_without_a_restart():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "out_of_core.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    rows = [line for line in lines if line.startswith(("SGDClassifier", "GaussianNB"))]
+    assert len(rows) == 2 and all(line.rstrip().endswith("dask Array") for line in rows)
+    assert all(float(line.split()[4]) > 0.85 for line in rows)  # accuracy on the lazy array
+    assert "restarted (killed past their memory limit): no" in result.stdout

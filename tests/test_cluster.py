@@ -281,3 +281,13 @@ def test_the_same_workflow_over_tls():
         model = dc.WeightedVotingClassifier([DecisionTreeClassifier(random_state=0)], seeds=2, weights="accuracy")
         model.fit(X, y)
         assert model.score(X, y) > 0.9 and {t.worker[:6] for t in model.fit_result_.timings} == {"tls://"}
+
+
+@pytest.mark.parametrize(
+    "memory_limit, tight",
+    [("600MB", True), ("1.5GiB", True), ("4GB", False), ("auto", False), (None, False), (0, False), (0.5, False)],
+)
+def test_tight_memory_limits_keep_malloc_trimming(memory_limit, tight):
+    from daskcollab.cluster import _tight
+
+    assert _tight(memory_limit) is tight
