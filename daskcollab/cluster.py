@@ -173,7 +173,9 @@ def start_cluster(
     6
     """
     if address is None:
-        address = dask.config.get("scheduler-address", None)
+        # dask reads DASK_SCHEDULER_ADDRESS into its config at import; a
+        # variable set later (in a notebook, say) is read here too.
+        address = os.environ.get("DASK_SCHEDULER_ADDRESS") or dask.config.get("scheduler-address", None)
     if address is not None:
         _reject_local_arguments(address, n_workers, threads_per_worker, memory_limit, dashboard, cluster_kwargs)
         client = _connect(address, security)

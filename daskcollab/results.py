@@ -25,11 +25,15 @@ class MemberTiming(NamedTuple):
 
 
 class MemberFailure(NamedTuple):
-    """A member whose fit raised (kept when ``on_error`` is "warn" or "skip")."""
+    """A member whose fit raised (kept when ``on_error`` is "warn" or "skip").
+
+    ``traceback`` is the worker's traceback of the error, as text.
+    """
 
     name: str
     error: str
     message: str
+    traceback: str = ""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import pickle
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
 
@@ -208,8 +209,9 @@ def fit_batch(calls, attempts):
     """Run several small ``(function, args)`` calls in one task, each tried up to ``attempts`` times.
 
     Returns ``[(result, error, start, stop), ...]``, :func:`pack`-ed as one
-    frame: one member's failure is its own, not the batch's; ``start`` and
-    ``stop`` are this worker's clock, as in the scheduler's task stream.
+    frame, ``error`` being ``None`` or ``(exception, traceback text)``: one
+    member's failure is its own, not the batch's; ``start`` and ``stop`` are
+    this worker's clock, as in the scheduler's task stream.
     """
     out = []
     for function, args in calls:
@@ -220,7 +222,7 @@ def fit_batch(calls, attempts):
                 break
             except Exception as error:
                 if attempt == attempts - 1:
-                    out.append((None, error, start, time.time()))
+                    out.append((None, (error, traceback.format_exc()), start, time.time()))
     return pack(out)
 
 

@@ -16,6 +16,7 @@ import pickle
 import platform
 import sys
 import time
+import traceback
 import warnings
 from concurrent.futures import CancelledError
 
@@ -320,13 +321,13 @@ def _collect(client, futures, on_error, progress, total, feed=None):
     done = 0
     notify = _progress_reporter(progress, futures)
 
-    def fail(job, error):
+    def fail(job, error, trace=""):
         if on_error == "raise":
             client.cancel(list(futures))
             raise _name_member_in(error, job.name)
         if any(failure.name == job.name for failure in failures):
             return  # an evaluation of a member whose fit already failed
-        failures.append(MemberFailure(job.name, type(error).__name__, str(error)))
+        failures.append(MemberFailure(job.name, type(error).__name__, str(error), trace))
         if on_error == "warn":
             warnings.warn(f"fitting member {job.name!r} failed and was left out: {error!r}", UserWarning, stacklevel=5)
 
@@ -365,8 +366,9 @@ def _collect(client, futures, on_error, progress, total, feed=None):
                 lost += batch  # its data or its worker went away: run it again
                 continue
             if future.status == "error":
+                trace = "".join(traceback.format_tb(future.traceback())) if future.traceback() else ""
                 for job in batch:
-                    fail(job, future.exception())
+                    fail(job, future.exception(), trace)
                     done += 1
                     notify(job.name, done, total)
                 continue
@@ -383,7 +385,7 @@ def _collect(client, futures, on_error, progress, total, feed=None):
             for job, (result, error, start, stop) in zip(batch, results):
                 done += 1
                 if error is not None:
-                    fail(job, error)
+                    fail(job, error[0], error[1])
                 else:
                     outcomes[job.name, job.kind] = _unpacked(job, result) if len(batch) == 1 else result
                     transfer[job.name, job.kind] = time.perf_counter() - received

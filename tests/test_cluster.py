@@ -291,3 +291,12 @@ def test_tight_memory_limits_keep_malloc_trimming(memory_limit, tight):
     from daskcollab.cluster import _tight
 
     assert _tight(memory_limit) is tight
+
+
+def test_dask_scheduler_address_set_after_import_is_honoured(monkeypatch):
+    with dc.start_cluster(n_workers=1, processes=False, dashboard=False) as owner:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", owner.scheduler.address)
+        with dc.start_cluster() as connected:
+            assert connected.scheduler.address == owner.scheduler.address
+            assert not isinstance(connected, type(owner))  # connected only: it will not close the cluster
+        assert owner.submit(sum, [1, 2]).result() == 3

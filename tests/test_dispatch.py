@@ -136,6 +136,7 @@ def test_failing_member_can_be_left_out(client, iris, on_error):
         result = dc.fit_parallel(members, X, y, client=client, on_error=on_error)
     assert [n for n, _ in result.estimators] == ["ok"]
     assert [(f.name, f.error) for f in result.failures] == [("bad", "RuntimeError")]
+    assert "in fit" in result.failures[0].traceback and "boom" in result.failures[0].message
     assert "failed: RuntimeError" in result.to_frame().set_index("name").loc["bad", "status"]
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert any("'bad' failed" in m for m in messages) == (on_error == "warn")
@@ -280,6 +281,7 @@ def test_a_failing_member_inside_a_batch_fails_alone(client, iris, on_error):
     result = dc.fit_parallel(many, X, y, client=client, on_error=on_error)
     assert result.n_tasks < len(many)
     assert len(result.estimators) == 10 and [f.name for f in result.failures] == ["bad"]
+    assert "raise RuntimeError" in result.failures[0].traceback
 
 
 def test_retries_rerun_a_failed_fit_inside_a_batch(client, iris, tmp_path):
