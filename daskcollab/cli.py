@@ -136,7 +136,7 @@ def run_demo(args, out=sys.stdout):
     from sklearn.model_selection import train_test_split
     from threadpoolctl import threadpool_limits
 
-    from daskcollab.cluster import start_cluster
+    from daskcollab.cluster import start_cluster, worker_threads
     from daskcollab.dispatch import fit_parallel
     from daskcollab.measure import compare_accuracy
     from daskcollab.plotting import plot_accuracy
@@ -154,7 +154,7 @@ def run_demo(args, out=sys.stdout):
     say(f"data: {description}; {len(X_train)} rows to train on, {len(X_test)} to test")
     started = time.perf_counter()
     with start_cluster(n_workers=args.workers) as client:
-        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        n_workers = len(worker_threads(client))
         say(f"cluster: {n_workers} workers x 1 thread, ready in {time.perf_counter() - started:.1f} s")
         say(f"dashboard: {client.dashboard_link}")
         say(f"fitting {len(members)} members in parallel, one task each:")

@@ -18,7 +18,7 @@ import dask
 from distributed import Client, LocalCluster
 from distributed.deploy import Cluster
 
-__all__ = ["start_cluster"]
+__all__ = ["start_cluster", "worker_threads"]
 
 # Worker settings for CPU-bound model fitting, applied where the user's dask
 # config still has distributed's default.  distributed tunes for data
@@ -221,6 +221,16 @@ def start_cluster(
     except BaseException:
         cluster.close()
         raise
+
+
+def worker_threads(client):
+    """``{worker address: threads}``, asked of the scheduler now.
+
+    ``Client.scheduler_info()`` can return a cache that the client's own
+    periodic refresh has just replaced with one listing no workers; a direct
+    query cannot.
+    """
+    return dict(client.nthreads())
 
 
 def _package_versions():

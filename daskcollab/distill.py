@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
+from daskcollab.cluster import worker_threads
 from daskcollab.dispatch import client_or_temporary
 from daskcollab.prediction import predict_with
 from daskcollab.tasks import take_rows
@@ -66,7 +67,7 @@ def distill(teacher, student, X_transfer, *, soft=True, client=None):
         raise ValueError(f"X_transfer has {X_transfer.shape[1]} features, but the teacher expects {n_features}.")
     method = "predict_proba" if soft else "predict"
     with client_or_temporary(client) as active:
-        on_cluster = _as_blocks(X_transfer, len(active.scheduler_info(n_workers=-1)["workers"]))
+        on_cluster = _as_blocks(X_transfer, len(worker_threads(active)))
         targets = np.asarray(predict_with(teacher, on_cluster, method).compute())
     X_local = X_transfer.compute() if is_dask_collection(X_transfer) else X_transfer
     if not soft:

@@ -12,9 +12,10 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from distributed.comm import get_address_host
 from sklearn.utils.validation import check_is_fitted
 
-from daskcollab.cluster import start_cluster
+from daskcollab.cluster import start_cluster, worker_threads
 from daskcollab.dispatch import fit_parallel
 from daskcollab.members import name_members, replicate_seeds
 from daskcollab.placement import check_training_data
@@ -229,12 +230,11 @@ def _check_workers(workers):
 
 def _oversubscribed(client):
     """True when some host runs more worker threads than it has cores."""
-    info = client.scheduler_info(n_workers=-1)["workers"]
     cores = client.run(os.cpu_count)
     threads, host_cores = {}, {}
-    for address, worker in info.items():
-        host = worker.get("host", address)
-        threads[host] = threads.get(host, 0) + worker.get("nthreads", 1)
+    for address, n in worker_threads(client).items():
+        host = get_address_host(address)
+        threads[host] = threads.get(host, 0) + n
         host_cores[host] = cores.get(address) or 1
     return any(threads[h] > host_cores[h] for h in threads)
 

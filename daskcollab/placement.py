@@ -17,6 +17,8 @@ import numpy as np
 from dask.base import is_dask_collection
 from sklearn.utils import column_or_1d
 
+from daskcollab.cluster import worker_threads
+
 __all__ = ["check_training_data", "place_on_cluster", "place_shards", "lazy_inputs"]
 
 
@@ -84,7 +86,7 @@ def place_shards(client, shards, sizes):
     read a block follow it there. Pinned, every block would be computed at
     once, and data larger than the cluster's memory would not fit.
     """
-    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    workers = sorted(worker_threads(client))
     if not workers:
         raise RuntimeError("the cluster has no workers to hold the shards.")
     load = dict.fromkeys(workers, 0)

@@ -24,6 +24,7 @@ import dask
 import distributed
 import numpy as np
 
+from daskcollab.cluster import worker_threads
 from daskcollab.jobs import EvalJob, FitJob, fit_call, task_key
 from daskcollab.placement import place_on_cluster, place_shards
 from daskcollab.results import FitResult, MemberFailure, MemberTiming
@@ -224,7 +225,7 @@ def _one_wave(client, jobs, X, y, shards, retries, on_error, progress):
         timings=timings,
         failures=failures,
         wall_time=wall,
-        n_workers=len(client.scheduler_info(n_workers=-1)["workers"]),
+        n_workers=len(worker_threads(client)),
         member_shards={job.name: job.shard for job in fits if job.shard is not None},
         shard_workers=_shard_workers(placed, timings, fits) if shards is not None else [],
         metadata=run_metadata(client, fits, shards),
@@ -277,7 +278,7 @@ def plan_tasks(fits, shape, n_threads):
 
 
 def _total_threads(client):
-    return sum(w.get("nthreads", 1) for w in client.scheduler_info(n_workers=-1)["workers"].values())
+    return sum(worker_threads(client).values())
 
 
 def run_metadata(client, jobs, shards):
@@ -296,7 +297,7 @@ def run_metadata(client, jobs, shards):
             dask=dask.__version__,
             distributed=distributed.__version__,
         ),
-        n_workers=len(client.scheduler_info(n_workers=-1)["workers"]),
+        n_workers=len(worker_threads(client)),
         partition=None if shards is None else dict(hash=shards.hash, scheme=shards.scheme, **shards.params),
     )
 

@@ -73,7 +73,7 @@ def test_connecting_never_starts_or_closes_the_cluster(outside_cluster, how):
         with dc.start_cluster(targets.get(how)) as client:
             assert client.scheduler.address == outside_cluster.scheduler_address
             assert client.submit(sum, [1, 2]).result() == 3
-            assert len(client.scheduler_info()["workers"]) == 1
+            assert len(client.nthreads()) == 1
     assert owner.status == "running"
     assert owner.submit(sum, [2, 3]).result() == 5
     owner.close()
@@ -277,7 +277,7 @@ def test_the_same_workflow_over_tls():
     X, y = load_iris(return_X_y=True)
     with dc.start_cluster(n_workers=2, security=True, dashboard=False) as client:
         assert client.scheduler.address.startswith("tls://127.0.0.1:")
-        assert all(w.startswith("tls://127.0.0.1:") for w in client.scheduler_info()["workers"])
+        assert all(w.startswith("tls://127.0.0.1:") for w in client.nthreads())
         model = dc.WeightedVotingClassifier([DecisionTreeClassifier(random_state=0)], seeds=2, weights="accuracy")
         model.fit(X, y)
         assert model.score(X, y) > 0.9 and {t.worker[:6] for t in model.fit_result_.timings} == {"tls://"}

@@ -49,7 +49,7 @@ def test_each_shard_stays_on_one_worker_for_the_whole_fit(client):
 
     assert len(snapshots) == 8
     workers = result.shard_workers
-    assert len(workers) == 4 and set(workers) == set(client.scheduler_info()["workers"])
+    assert len(workers) == 4 and set(workers) == set(client.nthreads())
     for snapshot in snapshots:
         assert len(snapshot) == 8  # X and y of 4 shards, all still held
         for key, holders in snapshot.items():

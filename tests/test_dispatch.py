@@ -247,7 +247,7 @@ def test_many_tiny_fits_are_batched_into_a_few_tasks(client, iris):
     assert result.n_tasks == 8  # 4 per worker thread
     keys = [str(r["key"]) for r in stream.data]
     assert len(keys) == 8 and all(k.startswith("fit-batch-tree-") for k in keys)
-    assert len(result.timings) == 100 and {t.worker for t in result.timings} <= set(client.scheduler_info()["workers"])
+    assert len(result.timings) == 100 and {t.worker for t in result.timings} <= set(client.nthreads())
     assert all(t.seconds >= 0 for t in result.timings)
     assert seen == list(range(1, 101))
 

@@ -19,7 +19,7 @@ X_BIG, Y_BIG = make_classification(4000, 20, random_state=0)
 
 def kill_a_worker_after_the_first_member(client, victim_index=0):
     """A progress callback that kills one worker process (SIGKILL) when the first member is fitted."""
-    victim = sorted(client.scheduler_info()["workers"])[victim_index]
+    victim = sorted(client.nthreads())[victim_index]
     pid = client.run(os.getpid)[victim]
     killed = []
 
