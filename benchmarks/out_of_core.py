@@ -79,6 +79,7 @@ def run(n_rows, chunk, memory_limit="600MB"):
     rows = []
     with dc.start_cluster(n_workers=2, memory_limit=memory_limit, dashboard=False) as client:
         pids = client.run(os.getpid)
+        idle_mb = max(client.run(_rss).values()) / 1e6
         shards = dc.partition(X, y)
         for name, member in (
             ("SGDClassifier", SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0)),
@@ -106,7 +107,7 @@ def run(n_rows, chunk, memory_limit="600MB"):
                 )
             )
         restarted = client.run(os.getpid) != pids
-    return rows, restarted
+    return rows, restarted, idle_mb
 
 
 def main(argv=None):
@@ -121,7 +122,8 @@ def main(argv=None):
         f"{n_rows:,} rows x {N_FEATURES} float64 features = {gigabytes:.2f} GB, in blocks of {chunk:,} rows "
         f"({chunk * N_FEATURES * 8 / 1e6:.0f} MB); 2 workers with memory_limit=600MB each"
     )
-    rows, restarted = run(n_rows, chunk)
+    rows, restarted, idle_mb = run(n_rows, chunk)
+    print(f"an idle worker's resident memory, before any task: {idle_mb:.0f} MB")
     print(
         f"{'member':14s} {'blocks':>6s} {'fit rows/s':>12s} {'predict rows/s':>15s} {'accuracy':>9s} "
         f"{'peak MB fit':>12s} {'peak MB predict':>16s}  predict returns"

@@ -210,9 +210,9 @@ def start_cluster(
     settings.update(cluster_kwargs)
     config = worker_config()
     if _tight(memory_limit):
-        # Under a tight limit, freed memory must go back to the OS, or the
-        # workers' resident memory stays high, they pause, and the fit stalls
-        # (benchmarks/out_of_core.py): keep distributed's malloc trimming.
+        # Under a tight limit, freed memory should go back to the OS before
+        # the memory monitor pauses or kills a worker: keep distributed's
+        # malloc trimming. A precaution, not measured on its own.
         config.pop(_MALLOC_KEY, None)
     with dask.config.set(config):
         cluster = LocalCluster(**settings)

@@ -14,6 +14,7 @@ from dask.base import is_dask_collection
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from daskcollab.combine import weights_from_scores
@@ -24,7 +25,27 @@ from daskcollab.partition import Partition, resolve_shards
 from daskcollab.placement import check_training_data
 from daskcollab.tasks import Holdout
 
-__all__ = ["Committee", "WeightedCommittee"]
+__all__ = ["Committee", "WeightedCommittee", "check_classes"]
+
+
+def check_classes(estimator, y):
+    """The sorted classes of ``y``, after the checks scikit-learn makes of classification targets.
+
+    A dask ``y`` is checked on the cluster: only its unique values come back.
+    Shared by the voting and stacking classifiers.
+    """
+    if is_dask_collection(y):
+        import dask.array as da
+
+        values = y.to_dask_array() if hasattr(y, "to_dask_array") else y
+        classes = np.asarray(da.unique(values).compute())
+    else:
+        check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=estimator)  # NaN, inf
+        check_classification_targets(y)
+        classes = np.unique(np.asarray(y))
+    if len(classes) < 2:
+        raise ValueError(f"y has only one class ({classes.tolist()}); a classifier needs at least 2 classes.")
+    return classes
 
 
 class Committee(BaseEstimator):

@@ -8,6 +8,7 @@ on workers by ``placement.place_shards``; this module never talks to a cluster.
 
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Integral, Real
 
@@ -172,9 +173,13 @@ class Partition:
         # copy shares it instead of duplicating a dataset per clone.
         return Partition(self.X, self.y, self.indices, self.scheme, dict(self.params), self.classes, self._counts)
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
-        """A token of the data and the row assignment: equal partitions have equal hashes."""
+        """A token of the data and the row assignment: equal partitions have equal hashes.
+
+        Computed once: tokenizing in-memory data reads every byte of it, and
+        every fit over the partition records the hash.
+        """
         return dask.base.tokenize(self.X, self.y, self.indices, self.scheme)
 
     def summary(self) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from daskcollab.combine import align_proba
-from daskcollab.committee import Committee
+from daskcollab.committee import Committee, check_classes
 from daskcollab.dispatch import fit_jobs
 from daskcollab.jobs import EvalJob, FitJob, shard_jobs
 from daskcollab.members import name_members, replicate_seeds
@@ -130,9 +130,7 @@ class StackingClassifier(ClassifierMixin, Committee):
             raise ValueError("StackingClassifier requires y to be passed, but the target y is None.")
         X, y, _ = check_training_data(X, y)
         X, y = self._check_X_y_for_fit(X, y)
-        self.classes_ = _classes_of(y)
-        if len(self.classes_) < 2:
-            raise ValueError(f"y has only one class ({self.classes_.tolist()}); a classifier needs at least 2 classes.")
+        self.classes_ = check_classes(self, y)
         lacking = [name for name, est in members if not hasattr(est, "predict_proba")]
         if lacking:
             raise ValueError(f"stacking needs predict_proba, which members {lacking} lack.")
@@ -192,15 +190,6 @@ class StackingClassifier(ClassifierMixin, Committee):
         """The meta-learner's probabilities, one column per class of ``classes_``."""
         X = self._check_X_for_predict(X)
         return predict_with(self, X, "predict_proba")
-
-
-def _classes_of(y):
-    if is_dask_collection(y):
-        import dask.array as da
-
-        values = y.to_dask_array() if hasattr(y, "to_dask_array") else y
-        return np.asarray(da.unique(values).compute())
-    return np.unique(np.asarray(y))
 
 
 def _labels_by_shard(y, shards):

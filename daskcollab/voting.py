@@ -6,11 +6,9 @@ import numpy as np
 from dask.base import is_dask_collection
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array
 
 from daskcollab.combine import align_proba, class_positions, hard_vote, soft_vote
-from daskcollab.committee import WeightedCommittee
+from daskcollab.committee import WeightedCommittee, check_classes
 from daskcollab.prediction import predict_with
 
 __all__ = ["WeightedVotingClassifier", "WeightedVotingRegressor"]
@@ -162,17 +160,7 @@ class WeightedVotingClassifier(ClassifierMixin, WeightedCommittee):
 
     def _check_X_y_for_fit(self, X, y):
         X, y = super()._check_X_y_for_fit(X, y)
-        if is_dask_collection(y):
-            import dask.array as da
-
-            values = y.to_dask_array() if hasattr(y, "to_dask_array") else y
-            self.classes_ = np.asarray(da.unique(values).compute())
-        else:
-            check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)  # NaN, inf
-            check_classification_targets(y)
-            self.classes_ = np.unique(np.asarray(y))
-        if len(self.classes_) < 2:
-            raise ValueError(f"y has only one class ({self.classes_.tolist()}); a classifier needs at least 2 classes.")
+        self.classes_ = check_classes(self, y)
         return X, y
 
     def _check_can_hold_out(self, y):
